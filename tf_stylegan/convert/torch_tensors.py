@@ -1,0 +1,163 @@
+"""Reads tensors that torch pickled, with numpy alone (torch is never imported).
+
+Two storage layouts occur in checkpoints:
+  * legacy serialization, used inside pickles: each storage pickles as
+    `torch.storage._load_from_bytes(b)` where `b` is an old-style `torch.save`
+    stream (magic, protocol, sys info, the storage's persistent id, the key
+    list, then per key an int64 element count and the raw little-endian data);
+  * the zip format of `torch.save` (data.pkl plus one file per storage).
+Tensors come back as numpy arrays (views honour offset and strides).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from tf_stylegan.convert import safe_pickle
+from tf_stylegan.convert.errors import CheckpointError
+
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_STORAGE_DTYPES = {
+    "DoubleStorage": np.float64,
+    "FloatStorage": np.float32,
+    "HalfStorage": np.float16,
+    "BFloat16Storage": None,  # numpy has no bfloat16: widened on read
+    "LongStorage": np.int64,
+    "IntStorage": np.int32,
+    "ShortStorage": np.int16,
+    "CharStorage": np.int8,
+    "ByteStorage": np.uint8,
+    "BoolStorage": np.bool_,
+}
+
+
+class StorageType:
+    """Stand-in for a `torch.*Storage` class: just its element dtype."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.dtype = _STORAGE_DTYPES[name]
+
+    def decode(self, raw: bytes, count: int) -> np.ndarray:
+        if self.dtype is None:  # bfloat16 -> float32 by shifting into the high half
+            bits = np.frombuffer(raw, dtype="<u2", count=count).astype(np.uint32) << 16
+            return bits.view(np.float32)
+        return np.frombuffer(raw, dtype=np.dtype(self.dtype).newbyteorder("<"), count=count)
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
+                       backward_hooks=None, metadata=None):
+    if not isinstance(storage, np.ndarray):
+        raise pickle.UnpicklingError("tensor storage is not an array")
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if not size:
+        return np.array(storage[storage_offset])
+    needed = storage_offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
+    if min(size) > 0 and needed > storage.size:
+        raise pickle.UnpicklingError(
+            f"tensor of size {size} needs {needed} elements; its storage has {storage.size}"
+        )
+    item = storage.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        storage[storage_offset:], shape=size, strides=[s * item for s in stride]
+    )
+    return np.array(view)
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None):
+    return data
+
+
+def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
+    return data
+
+
+def torch_globals(path: str) -> dict[tuple[str, str], Any]:
+    """The allow-list for pickles that contain torch tensors."""
+    table = dict(safe_pickle.BASE_GLOBALS)
+    for name in _STORAGE_DTYPES:
+        table[("torch", name)] = StorageType(name)
+    table[("torch._utils", "_rebuild_tensor_v2")] = _rebuild_tensor_v2
+    table[("torch._utils", "_rebuild_parameter")] = _rebuild_parameter
+    table[("torch._utils", "_rebuild_parameter_with_state")] = _rebuild_parameter_with_state
+    table[("torch.storage", "_load_from_bytes")] = lambda data: load_legacy_storage(data, path)
+    table[("torch", "Size")] = tuple
+    return table
+
+
+def load_legacy_storage(data: bytes, path: str) -> np.ndarray:
+    """Decodes one storage written by torch's legacy (non-zip) serializer."""
+    stream = io.BytesIO(data)
+    allowed = torch_globals(path)
+    refs: dict[str, tuple[StorageType, int]] = {}
+
+    def persistent_load(pid):
+        if not (isinstance(pid, tuple) and pid and pid[0] == "storage" and len(pid) >= 5):
+            raise CheckpointError(path, f"unknown persistent id {pid!r} in a torch storage.")
+        storage_type, key, _location, numel = pid[1:5]
+        if not isinstance(storage_type, StorageType):
+            raise CheckpointError(path, f"unknown storage type {storage_type!r}.")
+        refs[str(key)] = (storage_type, int(numel))
+        return str(key)
+
+    def read_pickle(handler=None):
+        return safe_pickle.SafeUnpickler(stream, path, allowed, handler).load()
+
+    try:
+        if read_pickle() != _LEGACY_MAGIC:
+            raise CheckpointError(path, "a torch storage has a bad magic number.")
+        read_pickle()  # protocol version
+        read_pickle()  # sys info
+        root_key = read_pickle(persistent_load)
+        keys = read_pickle()
+        arrays = {}
+        for key in keys:
+            storage_type, _ = refs[str(key)]
+            count = int(np.frombuffer(stream.read(8), dtype="<i8")[0])
+            nbytes = count * np.dtype(storage_type.dtype or np.uint16).itemsize
+            raw = stream.read(nbytes)
+            if len(raw) != nbytes:
+                raise CheckpointError(path, "a torch storage ends early: the file is truncated.")
+            arrays[str(key)] = storage_type.decode(raw, count)
+        return arrays[root_key]
+    except CheckpointError:
+        raise
+    except (EOFError, IndexError, KeyError, ValueError, TypeError, pickle.UnpicklingError) as exc:
+        raise CheckpointError(path, f"a torch storage could not be read ({exc}).") from None
+
+
+def load_torch_zip(path: str, allowed_extra: dict | None = None) -> Any:
+    """Reads a zip-format `torch.save` file (e.g. rosinality .pt) into numpy."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise CheckpointError(path, f"not a torch zip archive ({exc}).") from None
+    with archive:
+        names = archive.namelist()
+        pkl = next((n for n in names if n.endswith("/data.pkl") or n == "data.pkl"), None)
+        if pkl is None:
+            raise CheckpointError(path, "the zip archive has no data.pkl: not a torch checkpoint.")
+        prefix = pkl[: -len("data.pkl")]
+        cache: dict[str, np.ndarray] = {}
+
+        def persistent_load(pid: tuple) -> np.ndarray:
+            if not (isinstance(pid, tuple) and pid and pid[0] == "storage"):
+                raise CheckpointError(path, f"unknown persistent id {pid!r}.")
+            storage_type, key, _location, numel = pid[1:5]
+            if key not in cache:
+                try:
+                    raw = archive.read(f"{prefix}data/{key}")
+                except KeyError:
+                    raise CheckpointError(path, f"storage data/{key} is missing from the archive.") from None
+                cache[key] = storage_type.decode(raw, int(numel))
+            return cache[key]
+
+        allowed = {**torch_globals(path), **(allowed_extra or {})}
+        return safe_pickle.safe_load(archive.read(pkl), path, allowed, persistent_load)
+
+

@@ -1,0 +1,54 @@
+"""Per-pixel noise input with a learned strength (StyleGAN's "B" inputs)."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tf_stylegan.layers.equalized import PACKAGE
+
+NOISE_MODES = ("random", "const", "none")
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NoiseInjection(keras.layers.Layer):
+    """Makes the noise image added after a modulated conv.
+
+    Holds one trainable scalar `noise_strength` (initialised 0) and one stored
+    noise image `noise_const` [R, R] for reproducible output.
+
+    `call(batch, noise_mode, seed)` returns [batch, R, R, 1] noise or None:
+      random: fresh N(0, 1) noise (seeded by `seed`, a keras SeedGenerator);
+      const:  the stored buffer;
+      none:   no noise.
+    """
+
+    def __init__(self, resolution: int, **kwargs):
+        super().__init__(**kwargs)
+        self.resolution = int(resolution)
+
+    def build(self, input_shape=None):
+        r = self.resolution
+        self.noise_strength = self.add_weight(
+            name="noise_strength", shape=(), initializer="zeros"
+        )
+        self.noise_const = self.add_weight(
+            name="noise_const", shape=(r, r), initializer=keras.initializers.RandomNormal(stddev=1.0),
+            trainable=False,
+        )
+        self.built = True
+
+    def call(self, batch, noise_mode="random", seed=None):
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}.")
+        r = self.resolution
+        strength = tf.cast(self.noise_strength, self.compute_dtype)
+        if noise_mode == "none":
+            return None
+        if noise_mode == "const":
+            return tf.cast(self.noise_const, self.compute_dtype)[tf.newaxis, :, :, tf.newaxis] * strength
+        shape = tf.stack([batch, r, r, 1])
+        return keras.random.normal(shape, seed=seed, dtype=self.compute_dtype) * strength
+
+    def get_config(self):
+        return {**super().get_config(), "resolution": self.resolution}
