@@ -11,7 +11,8 @@ and the synthesis `conv0` kernels are flipped back to TF1's orientation
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

@@ -9,7 +9,7 @@ shape must agree, or the error names the file and the tensor.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import keras
 import numpy as np

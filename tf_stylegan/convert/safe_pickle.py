@@ -12,7 +12,8 @@ from __future__ import annotations
 import collections
 import io
 import pickle
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 

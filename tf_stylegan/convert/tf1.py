@@ -10,7 +10,8 @@ TF1's, so weights map 1:1; only the 4x4 dense of D is reordered to NHWC.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -7,7 +7,7 @@ applied in `call`. Official weights therefore load by transposition alone.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -124,7 +124,7 @@ class EqualizedConv2D(keras.layers.Layer):
         up: int = 1,
         down: int = 1,
         resample_filter: Sequence[float] = (1, 3, 3, 1),
-        conv_clamp: Optional[float] = None,
+        conv_clamp: float | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)

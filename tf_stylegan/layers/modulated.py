@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -24,7 +24,7 @@ def modulated_conv2d(
     x: tf.Tensor,
     weight: tf.Tensor,
     styles: tf.Tensor,
-    noise: Optional[tf.Tensor] = None,
+    noise: tf.Tensor | None = None,
     up: int = 1,
     padding: int = 0,
     resample_filter=None,
@@ -100,7 +100,7 @@ class ModulatedConv2D(keras.layers.Layer):
         use_noise: bool = True,
         activation: str = "lrelu",
         resample_filter: Sequence[float] = (1, 3, 3, 1),
-        conv_clamp: Optional[float] = None,
+        conv_clamp: float | None = None,
         demodulate: bool = True,
         **kwargs,
     ):
@@ -175,7 +175,7 @@ class ToRGB(keras.layers.Layer):
         out_channels: int,
         w_dim: int,
         kernel_size: int = 1,
-        conv_clamp: Optional[float] = None,
+        conv_clamp: float | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)

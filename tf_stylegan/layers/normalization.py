@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import keras
 import tensorflow as tf
 
@@ -43,7 +41,7 @@ class MinibatchStdDev(keras.layers.Layer):
       num_channels: number of new feature maps.
     """
 
-    def __init__(self, group_size: Optional[int] = 4, num_channels: int = 1, **kwargs):
+    def __init__(self, group_size: int | None = 4, num_channels: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.group_size = None if group_size is None else int(group_size)
         self.num_channels = int(num_channels)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -29,7 +29,7 @@ class DiscriminatorBlock(keras.layers.Layer):
         architecture: str = "resnet",
         activation: str = "lrelu",
         resample_filter: Sequence[float] = (1, 3, 3, 1),
-        conv_clamp: Optional[float] = None,
+        conv_clamp: float | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -111,10 +111,10 @@ class DiscriminatorEpilogue(keras.layers.Layer):
         cmap_dim: int,
         img_channels: int,
         architecture: str = "resnet",
-        mbstd_group_size: Optional[int] = 4,
+        mbstd_group_size: int | None = 4,
         mbstd_num_channels: int = 1,
         activation: str = "lrelu",
-        conv_clamp: Optional[float] = None,
+        conv_clamp: float | None = None,
         resolution: int = 4,
         **kwargs,
     ):
@@ -214,10 +214,10 @@ class Discriminator(keras.Model):
         channel_base: int = 32768,
         channel_max: int = 512,
         num_fp16_res: int = 0,
-        lowp_dtype: Optional[str] = None,
-        conv_clamp: Optional[float] = None,
-        cmap_dim: Optional[int] = None,
-        mbstd_group_size: Optional[int] = 4,
+        lowp_dtype: str | None = None,
+        conv_clamp: float | None = None,
+        cmap_dim: int | None = None,
+        mbstd_group_size: int | None = 4,
         mbstd_num_channels: int = 1,
         activation: str = "lrelu",
         resample_filter: Sequence[float] = (1, 3, 3, 1),
@@ -286,7 +286,9 @@ class Discriminator(keras.Model):
         img = tf.convert_to_tensor(img)
         expected = [self.img_resolution, self.img_resolution, self.img_channels]
         if img.shape.rank != 4 or list(img.shape[1:]) != expected:
-            raise ValueError(f"Discriminator: images have shape {img.shape}, expected [N, {', '.join(map(str, expected))}].")
+            raise ValueError(
+                f"Discriminator: images have shape {img.shape}, expected [N, {', '.join(map(str, expected))}]."
+            )
         x = None
         for block in self.blocks:
             x, img = block(x, img)

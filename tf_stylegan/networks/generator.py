@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import keras
-import tensorflow as tf
 
 from tf_stylegan.layers.equalized import PACKAGE
 from tf_stylegan.networks.mapping import MappingNetwork
@@ -42,21 +41,21 @@ class Generator(keras.Model):
         img_channels: int = 3,
         mapping_layers: int = 8,
         mapping_lr_multiplier: float = 0.01,
-        embed_features: Optional[int] = None,
-        layer_features: Optional[int] = None,
-        w_avg_beta: Optional[float] = 0.995,
+        embed_features: int | None = None,
+        layer_features: int | None = None,
+        w_avg_beta: float | None = 0.995,
         mapping_activation: str = "lrelu",
         architecture: str = "skip",
         channel_base: int = 32768,
         channel_max: int = 512,
         num_fp16_res: int = 0,
-        lowp_dtype: Optional[str] = None,
-        conv_clamp: Optional[float] = None,
+        lowp_dtype: str | None = None,
+        conv_clamp: float | None = None,
         use_noise: bool = True,
         resample_filter: Sequence[float] = (1, 3, 3, 1),
         activation: str = "lrelu",
         fused_modconv: bool = False,
-        noise_seed: Optional[int] = None,
+        noise_seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -106,9 +105,9 @@ class Generator(keras.Model):
         z,
         c=None,
         truncation_psi: float = 1.0,
-        truncation_cutoff: Optional[int] = None,
+        truncation_cutoff: int | None = None,
         noise_mode: str = "random",
-        fused_modconv: Optional[bool] = None,
+        fused_modconv: bool | None = None,
         training: bool = False,
     ):
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)

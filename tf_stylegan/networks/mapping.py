@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import keras
 import tensorflow as tf
 
@@ -42,13 +40,13 @@ class MappingNetwork(keras.layers.Layer):
         z_dim: int,
         c_dim: int,
         w_dim: int,
-        num_ws: Optional[int],
+        num_ws: int | None,
         num_layers: int = 8,
-        embed_features: Optional[int] = None,
-        layer_features: Optional[int] = None,
+        embed_features: int | None = None,
+        layer_features: int | None = None,
         activation: str = "lrelu",
         lr_multiplier: float = 0.01,
-        w_avg_beta: Optional[float] = 0.995,
+        w_avg_beta: float | None = 0.995,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -98,10 +96,10 @@ class MappingNetwork(keras.layers.Layer):
 
     def call(
         self,
-        z: Optional[tf.Tensor],
-        c: Optional[tf.Tensor] = None,
+        z: tf.Tensor | None,
+        c: tf.Tensor | None = None,
         truncation_psi: float = 1.0,
-        truncation_cutoff: Optional[int] = None,
+        truncation_cutoff: int | None = None,
         update_w_avg: bool = False,
     ) -> tf.Tensor:
         x = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -60,7 +60,7 @@ class SynthesisBlock(keras.layers.Layer):
         is_last: bool,
         architecture: str = "skip",
         resample_filter: Sequence[float] = (1, 3, 3, 1),
-        conv_clamp: Optional[float] = None,
+        conv_clamp: float | None = None,
         use_noise: bool = True,
         activation: str = "lrelu",
         **kwargs,
@@ -187,13 +187,13 @@ class SynthesisNetwork(keras.layers.Layer):
         channel_base: int = 32768,
         channel_max: int = 512,
         num_fp16_res: int = 0,
-        lowp_dtype: Optional[str] = None,
-        conv_clamp: Optional[float] = None,
+        lowp_dtype: str | None = None,
+        conv_clamp: float | None = None,
         use_noise: bool = True,
         resample_filter: Sequence[float] = (1, 3, 3, 1),
         activation: str = "lrelu",
         fused_modconv: bool = False,
-        seed: Optional[int] = None,
+        seed: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -240,7 +240,7 @@ class SynthesisNetwork(keras.layers.Layer):
             block.build()
         self.built = True
 
-    def call(self, ws, noise_mode: str = "random", fused_modconv: Optional[bool] = None):
+    def call(self, ws, noise_mode: str = "random", fused_modconv: bool | None = None):
         ws = tf.convert_to_tensor(ws)
         if ws.shape.rank != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(

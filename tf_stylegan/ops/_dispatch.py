@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from typing import Optional
 
 import tensorflow as tf
 
@@ -20,7 +19,7 @@ _LIBRARY_NAME = "_tf_stylegan_ops.so"
 IMPLS = ("auto", "ref", "custom")
 
 
-def _library_path() -> Optional[str]:
+def _library_path() -> str | None:
     """Where a built custom-op library would be, or None when none is built."""
     candidates = [
         os.environ.get("TF_STYLEGAN_OPS_LIB", ""),
@@ -29,8 +28,8 @@ def _library_path() -> Optional[str]:
     return next((p for p in candidates if p and os.path.isfile(p)), None)
 
 
-@functools.lru_cache(maxsize=None)
-def load_library() -> tuple[Optional[object], str]:
+@functools.cache
+def load_library() -> tuple[object | None, str]:
     """Loads the compiled ops once; returns (module or None, reason if None)."""
     path = _library_path()
     if path is None:
@@ -41,7 +40,7 @@ def load_library() -> tuple[Optional[object], str]:
         return None, f"{path} failed to load: {exc}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _note_fallback(op: str, reason: str) -> None:
     _LOG.info("%s: using the reference implementation because %s.", op, reason)
 

@@ -9,7 +9,7 @@ regularisation need.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -80,12 +80,12 @@ def _bias_act_ref(x, b, dim, act, alpha, gain, clamp):
 
 def bias_act(
     x: tf.Tensor,
-    b: Optional[tf.Tensor] = None,
+    b: tf.Tensor | None = None,
     dim: int = -1,
     act: str = "linear",
-    alpha: Optional[float] = None,
-    gain: Optional[float] = None,
-    clamp: Optional[float] = None,
+    alpha: float | None = None,
+    gain: float | None = None,
+    clamp: float | None = None,
     impl: str = "auto",
 ) -> tf.Tensor:
     """Adds bias `b` along axis `dim`, applies `act`, scales by `gain`, clamps.

@@ -27,6 +27,8 @@ def _conv(x: tf.Tensor, w: tf.Tensor, stride: int = 1, pad: int = 0) -> tf.Tenso
 def _transposed_filter(w: tf.Tensor, groups: int) -> tf.Tensor:
     """HWIO grouped conv filter -> conv2d_transpose filter, spatially flipped."""
     kh, kw, cin, cout = w.shape
+    if groups == 1:  # the cheap special case of the general reshuffle below
+        return tf.reverse(tf.transpose(w, [0, 1, 3, 2]), [0, 1])
     w = tf.reshape(w, [kh, kw, cin, groups, cout // groups])
     w = tf.transpose(w[::-1, ::-1], [0, 1, 4, 3, 2])
     return tf.reshape(w, [kh, kw, cout // groups, groups * cin])

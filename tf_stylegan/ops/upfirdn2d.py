@@ -8,14 +8,15 @@ separably (two 1-D passes), a 2-D filter as one depthwise convolution.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 import tensorflow as tf
 
 from tf_stylegan.ops import _dispatch
 
-Padding = Union[int, Sequence[int]]
+Padding = Union[int, Sequence[int]]  # noqa: UP007 (a runtime alias)
 
 
 def setup_filter(
@@ -23,7 +24,7 @@ def setup_filter(
     normalize: bool = True,
     flip_filter: bool = False,
     gain: float = 1.0,
-    separable: Optional[bool] = None,
+    separable: bool | None = None,
 ) -> np.ndarray:
     """Turns a filter spec such as [1, 3, 3, 1] into a float32 numpy filter.
 
@@ -32,7 +33,8 @@ def setup_filter(
       normalize: divide by the sum, so that the filter keeps the DC level.
       flip_filter: flip it (convolution vs correlation).
       gain: overall gain; for a separable filter each 1-D pass gets sqrt(gain).
-      separable: keep a 1-D filter 1-D (two passes). None = yes for 1-D input.
+      separable: keep a 1-D filter 1-D (two passes). None = only for 1-D filters
+        of 8 or more taps; shorter ones are faster as one 2-D pass.
     """
     f = np.asarray(1.0 if f is None else f, dtype=np.float32)
     if f.ndim == 0:
@@ -40,7 +42,7 @@ def setup_filter(
     if f.ndim not in (1, 2) or f.size == 0:
         raise ValueError(f"setup_filter: a filter must be 1-D or 2-D, got {f.shape}.")
     if separable is None:
-        separable = f.ndim == 1
+        separable = f.ndim == 1 and f.size >= 8
     if f.ndim == 1 and not separable:
         f = np.outer(f, f)
     if separable and f.ndim != 1:

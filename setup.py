@@ -1,0 +1,36 @@
+"""tf_stylegan: style-based GANs (StyleGAN2, ProGAN, DCGAN) in Keras 3 / TensorFlow 2."""
+
+import glob
+
+from setuptools import find_packages, setup
+
+setup(
+    name="tf_stylegan",
+    version="0.1.0",
+    description="StyleGAN2 in Keras 3 / TensorFlow 2, exact to the official implementation.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tf_stylegan", "tf_stylegan.*"]),
+    data_files=[("share/tf_stylegan/configs", sorted(glob.glob("configs/*.json")))],
+    install_requires=[
+        "keras==3.15.1",
+        "numpy>=1.26,<2.5",
+        "absl-py>=2.1",
+        "pillow>=10",
+        "tqdm>=4.66",
+    ],
+    extras_require={
+        # Pick one TensorFlow: the CPU wheel, or the CUDA one for GPU machines.
+        "cpu": ["tensorflow-cpu==2.21.0"],
+        "gpu": ["tensorflow[and-cuda]==2.21.0"],
+        "dev": ["pytest==9.2.0", "ruff==0.17.6"],
+    },
+    entry_points={
+        "console_scripts": [
+            "tf-stylegan-convert=tf_stylegan.tools.convert:entry",
+            "tf-stylegan-generate=tf_stylegan.tools.generate:entry",
+        ]
+    },
+)

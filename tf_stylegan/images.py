@@ -1,0 +1,50 @@
+"""Image edges of the package: float [-1, 1] inside, uint8 [0, 255] outside."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from tf_stylegan.files import atomic_path
+
+
+def to_uint8(images) -> tf.Tensor:
+    """[-1, 1] float NHWC -> uint8 NHWC (rounded, clipped), as the official tools do."""
+    images = tf.convert_to_tensor(images, tf.float32)
+    return tf.cast(tf.clip_by_value(tf.round(images * 127.5 + 128.0), 0, 255), tf.uint8)
+
+
+def parse_grid(spec: str | None, count: int) -> tuple[int, int]:
+    """'8x4' -> (columns 8, rows 4); None -> the squarest grid holding `count`."""
+    if not spec:
+        cols = max(1, math.ceil(math.sqrt(count)))
+        return cols, max(1, math.ceil(count / cols))
+    try:
+        cols, rows = (int(v) for v in spec.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"grid must look like 8x4 (columns x rows), got {spec!r}.") from None
+    if cols < 1 or rows < 1:
+        raise ValueError(f"grid must have at least one column and row, got {spec!r}.")
+    return cols, rows
+
+
+def tile(images: np.ndarray, cols: int, rows: int) -> np.ndarray:
+    """uint8 [N, H, W, C] -> one [rows*H, cols*W, C] image (blank cells stay black)."""
+    n, h, w, c = images.shape
+    canvas = np.zeros((rows * h, cols * w, c), dtype=images.dtype)
+    for i in range(min(n, cols * rows)):
+        r, k = divmod(i, cols)
+        canvas[r * h : (r + 1) * h, k * w : (k + 1) * w] = images[i]
+    return canvas
+
+
+def save_image(image: np.ndarray, path: str) -> None:
+    """Writes a uint8 HWC image (PNG/JPEG/WebP by extension) atomically."""
+    from PIL import Image
+
+    if image.shape[-1] == 1:
+        image = image[..., 0]
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp)

@@ -1,0 +1,61 @@
+"""Shared plumbing of the absl-flag programs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+
+def _normalise_argv(argv: list[str]) -> list[str]:
+    """Accepts --some-flag as well as --some_flag."""
+    out = []
+    for arg in argv:
+        if arg.startswith("--") and not arg.startswith("---"):
+            name, sep, value = arg[2:].partition("=")
+            arg = "--" + name.replace("-", "_") + sep + value
+        out.append(arg)
+    return out
+
+
+def run(main: Callable[[list[str]], None]) -> None:
+    """Runs an absl main with hyphenated flags accepted and errors made readable."""
+    argv = _normalise_argv(sys.argv)
+
+    def wrapped(args):
+        try:
+            main(args)
+        except (ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+
+    app.run(wrapped, argv=argv)
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """'0-3,7,10-11' -> [0, 1, 2, 3, 7, 10, 11]."""
+    seeds: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                if hi < lo:
+                    raise ValueError
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise ValueError(f"--seeds: cannot read {part!r}; use e.g. 0-63 or 1,5,9.") from None
+    if not seeds:
+        raise ValueError("--seeds: give at least one seed, e.g. 0-63.")
+    return seeds
+
+
+FLAGS = flags.FLAGS
