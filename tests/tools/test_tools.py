@@ -48,3 +48,10 @@ def test_errors_name_the_problem(tmp_path):
     assert proc.returncode == 2 and "--seeds" in proc.stderr
     proc = run_tool("tf_stylegan.tools.convert", f"--outdir={tmp_path}", check=False)
     assert proc.returncode != 0 and "--src" in proc.stderr
+
+
+def test_hyphenated_flags_are_accepted():
+    from tf_stylegan.tools._cli import _normalise_argv
+
+    argv = ["prog", "--noise-mode=const", "--no-singles", "--trunc_cutoff=2", "-v", "positional"]
+    assert _normalise_argv(argv) == ["prog", "--noise_mode=const", "--nosingles", "--trunc_cutoff=2", "-v", "positional"]

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 _LOG = logging.getLogger("tf_stylegan.ops")
 _LIBRARY_NAME = "_tf_stylegan_ops.so"
+_NOT_BUILT = "the custom ops are not built"
 IMPLS = ("auto", "ref", "custom")
 
 
@@ -33,7 +34,7 @@ def load_library() -> tuple[object | None, str]:
     """Loads the compiled ops once; returns (module or None, reason if None)."""
     path = _library_path()
     if path is None:
-        return None, "the custom ops are not built (run `make ops`)"
+        return None, _NOT_BUILT
     try:
         return tf.load_op_library(path), ""
     except (tf.errors.NotFoundError, OSError) as exc:  # pragma: no cover
@@ -42,7 +43,9 @@ def load_library() -> tuple[object | None, str]:
 
 @functools.cache
 def _note_fallback(op: str, reason: str) -> None:
-    _LOG.info("%s: using the reference implementation because %s.", op, reason)
+    # Not having built the ops is the normal case; anything else deserves a warning.
+    log = _LOG.debug if reason == _NOT_BUILT else _LOG.warning
+    log("%s: using the reference implementation because %s.", op, reason)
 
 
 def _in_xla_context() -> bool:

@@ -12,11 +12,13 @@ from absl import app, flags  # noqa: E402
 
 
 def _normalise_argv(argv: list[str]) -> list[str]:
-    """Accepts --some-flag as well as --some_flag."""
+    """Accepts --some-flag as well as --some_flag, and --no-flag for --noflag."""
     out = []
     for arg in argv:
         if arg.startswith("--") and not arg.startswith("---"):
             name, sep, value = arg[2:].partition("=")
+            if name.startswith("no-"):
+                name = "no" + name[3:]
             arg = "--" + name.replace("-", "_") + sep + value
         out.append(arg)
     return out
