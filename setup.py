@@ -13,6 +13,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["tf_stylegan", "tf_stylegan.*"]),
+    package_data={"tf_stylegan.data": ["bundled/*.npz", "bundled/NOTICE"]},
     data_files=[("share/tf_stylegan/configs", sorted(glob.glob("configs/*.json")))],
     install_requires=[
         "keras==3.15.1",
@@ -31,6 +32,7 @@ setup(
         "console_scripts": [
             "tf-stylegan-convert=tf_stylegan.tools.convert:entry",
             "tf-stylegan-generate=tf_stylegan.tools.generate:entry",
+            "tf-stylegan-dataset=tf_stylegan.tools.dataset:entry",
         ]
     },
 )

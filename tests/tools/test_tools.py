@@ -61,3 +61,24 @@ def test_hyphenated_flags_are_accepted():
 
     argv = ["prog", "--noise-mode=const", "--no-singles", "--trunc_cutoff=2", "-v", "pos"]
     assert _normalise_argv(argv) == ["prog", "--noise_mode=const", "--nosingles", "--trunc_cutoff=2", "-v", "pos"]
+
+
+def test_dataset_tool_reports_and_fails_clearly(tmp_path):
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "data"))
+    from crafted import BAD, GOOD, write_crafted
+
+    write_crafted(str(tmp_path / "src"))
+    proc = run_tool("tf_stylegan.tools.dataset", f"--source={tmp_path / 'src'}", f"--dest={tmp_path / 'ds'}",
+                    "--resolution=32", "--mirror-check")
+    assert f"kept {len(GOOD)} images" in proc.stdout
+    assert all(name in proc.stdout for name in BAD)
+    proc = run_tool("tf_stylegan.tools.dataset", f"--source={tmp_path / 'src'}", f"--dest={tmp_path / 'strict'}",
+                    "--resolution=32", "--strict", check=False)
+    assert proc.returncode == 2 and "--strict" in proc.stderr and not (tmp_path / "strict").exists()
+    for bad_args, words in [
+        ([f"--source={tmp_path / 'nope'}", "--resolution=32"], "does not exist"),
+        ([f"--source={tmp_path / 'src'}", "--resolution=50"], "not a power of two"),
+        ([f"--source={tmp_path / 'src'}", "--resolution=32", f"--labels={tmp_path / 'x.txt'}"], "not found"),
+    ]:
+        proc = run_tool("tf_stylegan.tools.dataset", f"--dest={tmp_path / 'd2'}", *bad_args, check=False)
+        assert proc.returncode == 2 and words in proc.stderr, proc.stderr

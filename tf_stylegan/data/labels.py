@@ -1,0 +1,106 @@
+"""Label files: integer classes (stylegan2-ada dataset.json) and multi-label tags.
+
+Classes: `{"labels": [["relative/path.png", 3], ...]}` -> one-hot vectors.
+Tags: one line per image, `relative/path.png: blonde_hair, blue_eyes, long_hair`
+(a tab may replace the colon; tags are separated by commas or spaces), plus an
+optional vocabulary file with one tag per line that fixes the multi-hot order.
+Without a vocabulary, every tag seen becomes one, sorted.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+import posixpath
+import re
+
+import numpy as np
+
+
+class LabelError(ValueError):
+    """A labels file that cannot be used; the message names the file and line."""
+
+
+@dataclasses.dataclass
+class Labels:
+    kind: str  # "class" or "tags"
+    dim: int
+    vectors: dict[str, np.ndarray]  # normalised relative path -> float32 [dim]
+    names: list[str]  # tag vocabulary or class names
+    unknown_tags: dict[str, int]
+
+
+def normalise(path: str) -> str:
+    """A relative path as labels files and the dataset tool compare them."""
+    return posixpath.normpath(path.strip().replace("\\", "/"))
+
+
+def read_labels(path: str, vocab_path: str | None = None) -> Labels:
+    """Reads a class-label JSON or a tag file (chosen by the extension)."""
+    if not os.path.isfile(path):
+        raise LabelError(f"{path}: labels file not found.")
+    try:
+        text = open(path, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabelError(f"{path}: cannot read the labels file ({exc}).") from None
+    if path.endswith(".json"):
+        return _read_classes(path, text)
+    return _read_tags(path, text, vocab_path)
+
+
+def _read_classes(path: str, text: str) -> Labels:
+    try:
+        entries = json.loads(text).get("labels")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise LabelError(f"{path}: not a JSON object with a 'labels' list ({exc}).") from None
+    if not isinstance(entries, list) or not entries:
+        raise LabelError(f"{path}: 'labels' must be a non-empty list of [path, class] pairs.")
+    classes = {}
+    for i, entry in enumerate(entries):
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[1], int)
+                and entry[1] >= 0 and isinstance(entry[0], str)):
+            raise LabelError(f"{path}: labels[{i}] = {entry!r} is not a [path, non-negative int] pair.")
+        classes[normalise(entry[0])] = entry[1]
+    dim = max(classes.values()) + 1
+    eye = np.eye(dim, dtype=np.float32)
+    return Labels("class", dim, {p: eye[c] for p, c in classes.items()}, [str(i) for i in range(dim)], {})
+
+
+def _read_vocab(vocab_path: str) -> list[str]:
+    if not os.path.isfile(vocab_path):
+        raise LabelError(f"{vocab_path}: tag vocabulary file not found.")
+    vocab = [t.strip() for t in open(vocab_path, encoding="utf-8") if t.strip() and not t.startswith("#")]
+    if len(set(vocab)) != len(vocab):
+        dup = [t for t, n in collections.Counter(vocab).items() if n > 1]
+        raise LabelError(f"{vocab_path}: tags listed twice: {dup[:5]}.")
+    if not vocab:
+        raise LabelError(f"{vocab_path}: the tag vocabulary is empty.")
+    return vocab
+
+
+def _read_tags(path: str, text: str, vocab_path: str | None) -> Labels:
+    raw: dict[str, list[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = re.match(r"^([^\t:]+)[\t:](.*)$", line)
+        if m is None:
+            raise LabelError(f"{path}:{number}: expected 'path: tag, tag, ...', got {line!r}.")
+        raw[normalise(m.group(1).strip())] = [t for t in re.split(r"[,\s]+", m.group(2)) if t]
+    if not raw:
+        raise LabelError(f"{path}: no 'path: tags' lines found.")
+    vocab = _read_vocab(vocab_path) if vocab_path else sorted({t for ts in raw.values() for t in ts})
+    index = {t: i for i, t in enumerate(vocab)}
+    unknown: collections.Counter = collections.Counter()
+    vectors = {}
+    for p, tags in raw.items():
+        v = np.zeros(len(vocab), np.float32)
+        for t in tags:
+            if t in index:
+                v[index[t]] = 1
+            else:
+                unknown[t] += 1
+        vectors[p] = v
+    return Labels("tags", len(vocab), vectors, vocab, dict(unknown))

@@ -1,0 +1,120 @@
+"""`load()`: a dataset directory (or a bundled set) -> a tf.data pipeline of batches.
+
+Batches are (images float32 [B, R, R, C] in [-1, 1], labels float32 [B, c_dim]).
+The serialized records are cached in memory after the first pass (datasets
+of a few thousand images are tens of MB), parsed a whole batch at a time, and
+everything random is derived from `seed`, so a seed gives the same stream.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+
+from tf_stylegan.data.bundled import load_arrays
+from tf_stylegan.data.writer import FORMAT, DatasetError
+
+BUNDLED_PREFIX = "bundled:"
+
+
+def read_info(path: str) -> dict:
+    """The dataset.json of a dataset directory, checked."""
+    if path.startswith(BUNDLED_PREFIX):
+        images, labels, names = load_arrays(path[len(BUNDLED_PREFIX):])
+        return dict(format=FORMAT, resolution=images.shape[1], channels=images.shape[3],
+                    num_images=len(images), label_kind="tags", label_dim=labels.shape[1], label_names=names)
+    meta = os.path.join(path, "dataset.json")
+    if not os.path.isfile(meta):
+        raise DatasetError(
+            f"{path}: no dataset.json here; build the dataset first with "
+            "`python -m tf_stylegan.tools.dataset --source=IMAGES --dest={path} --resolution=...`."
+        )
+    info = json.load(open(meta))
+    if info.get("format") != FORMAT:
+        raise DatasetError(f"{meta}: not a tf_stylegan dataset (format {info.get('format')!r}).")
+    return info
+
+
+def _to_float(images: tf.Tensor) -> tf.Tensor:
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def load(
+    path: str,
+    batch_size: int,
+    mirror: bool = True,
+    seed: int = 0,
+    shuffle: bool = True,
+    repeat: bool = True,
+    labels: str = "tags",
+    drop_remainder: bool = True,
+    input_context: tf.distribute.InputContext | None = None,
+) -> tf.data.Dataset:
+    """A batched, shuffled, prefetched dataset of (images in [-1, 1], labels).
+
+    Args:
+      path: a directory written by `tools.dataset`, or "bundled:emoji64".
+      batch_size: global batch size (split across replicas with `input_context`).
+      mirror: random horizontal flips (x-flip augmentation), seeded.
+      seed: seeds the shuffle order and the flips.
+      shuffle, repeat: shuffle every epoch; repeat forever.
+      labels: for bundled sets, which labels ("tags", "category", "skin_tone", "none").
+      drop_remainder: keep batches full (static batch shape).
+      input_context: from `strategy.distribute_datasets_from_function`; the
+        data is sharded per input pipeline and batched per replica.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    if input_context is not None:
+        batch_size = input_context.get_per_replica_batch_size(batch_size)
+    if path.startswith(BUNDLED_PREFIX):
+        images, label_array, _ = load_arrays(path[len(BUNDLED_PREFIX):], labels)
+        ds = tf.data.Dataset.from_tensor_slices((images, label_array))
+        res, channels, label_dim = images.shape[1], images.shape[3], label_array.shape[1]
+        parse = None
+    else:
+        info = read_info(path)
+        res, channels, label_dim = info["resolution"], info["channels"], info["label_dim"]
+        files = [os.path.join(path, s["file"]) for s in info["shards"]]
+        missing = [f for f in files if not os.path.isfile(f)]
+        if missing:
+            raise DatasetError(f"{path}: shard files are missing: {missing[:3]}; rebuild the dataset.")
+        ds = tf.data.TFRecordDataset(files)
+        features = {"image": tf.io.FixedLenFeature([], tf.string)}
+        if label_dim:
+            features["label"] = tf.io.FixedLenFeature([label_dim], tf.float32)
+
+        def parse(records):
+            ex = tf.io.parse_example(records, features)
+            img = tf.io.decode_raw(ex["image"], tf.uint8)
+            img = tf.reshape(img, [-1, res, res, channels])
+            lab = ex["label"] if label_dim else tf.zeros([tf.shape(img)[0], 0], tf.float32)
+            return img, lab
+
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(16384, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if parse is not None:
+        ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def finish(index, batch):
+        images, lab = batch
+        images = _to_float(images)
+        if mirror:
+            coin = tf.random.stateless_uniform([tf.shape(images)[0]], seed=tf.stack([seed, index]))
+            images = tf.where((coin < 0.5)[:, None, None, None], tf.reverse(images, axis=[2]), images)
+        return images, lab
+
+    ds = ds.enumerate().map(
+        lambda i, b: finish(tf.cast(i, tf.int32), b), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
+    options = tf.data.Options()
+    options.deterministic = True
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
