@@ -142,3 +142,14 @@ def test_bad_input_gets_clear_errors(crafted, tmp_path):
     with pytest.raises(DatasetError, match="mixed channel count"):
         build(crafted, tmp_path / "ds", resolution=32, channels=None)
     assert not os.path.exists(tmp_path / "ds")
+
+
+def test_mirror_check_reports_mirrored_pairs(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    arr = pattern((16, 16), seed=5)
+    Image.fromarray(arr).save(src / "a.png")
+    Image.fromarray(arr[:, ::-1]).save(src / "b.png")
+    Image.fromarray(pattern((16, 16), seed=6)).save(src / "c.png")
+    _, report = build(src, tmp_path / "ds", resolution=16, mirror_check=True)
+    assert report.mirrored == [["b.png", "a.png"]] and report.kept == 3
