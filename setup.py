@@ -21,6 +21,7 @@ setup(
         "absl-py>=2.1",
         "pillow>=10",
         "tqdm>=4.66",
+        "tensorboard>=2.16",
     ],
     extras_require={
         # Pick one TensorFlow: the CPU wheel, or the CUDA one for GPU machines.

@@ -41,6 +41,28 @@ def _to_float(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
+def _split_for_replicas(ds, batch_size: int, ctx: tf.distribute.InputContext) -> tf.data.Dataset:
+    """Global batches -> this pipeline's per-replica batches, interleaved by replica.
+
+    Replica r keeps samples r, r + R, ...; a pipeline serving k local replicas
+    yields their batches in turn, as the strategy hands them out round-robin.
+    """
+    replicas = ctx.num_replicas_in_sync
+    local = replicas // ctx.num_input_pipelines
+    per_replica = ctx.get_per_replica_batch_size(batch_size)
+    first = ctx.input_pipeline_id * local
+
+    def split(images, labels):
+        def mine(x):
+            x = tf.reshape(x, tf.concat([[per_replica, replicas], tf.shape(x)[1:]], axis=0))
+            x = tf.experimental.numpy.swapaxes(x, 0, 1)[first : first + local]
+            return tf.reshape(x, tf.concat([[local * per_replica], tf.shape(x)[2:]], axis=0))
+
+        return mine(images), mine(labels)
+
+    return ds.map(split).unbatch().batch(per_replica, drop_remainder=True)
+
+
 def load(
     path: str,
     batch_size: int,
@@ -51,6 +73,7 @@ def load(
     labels: str = "tags",
     drop_remainder: bool = True,
     input_context: tf.distribute.InputContext | None = None,
+    skip_batches: int = 0,
 ) -> tf.data.Dataset:
     """A batched, shuffled, prefetched dataset of (images in [-1, 1], labels).
 
@@ -62,13 +85,14 @@ def load(
       shuffle, repeat: shuffle every epoch; repeat forever.
       labels: for bundled sets, which labels ("tags", "category", "skin_tone", "none").
       drop_remainder: keep batches full (static batch shape).
-      input_context: from `strategy.distribute_datasets_from_function`; the
-        data is sharded per input pipeline and batched per replica.
+      input_context: from `strategy.distribute_datasets_from_function`. Every
+        pipeline makes the same global batches; replica r of R keeps samples
+        r, r + R, r + 2R, ... (the official minibatch-stddev grouping), so a
+        distributed step sees exactly the samples one device would.
+      skip_batches: start after this many global batches (resuming a run).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-    if input_context is not None:
-        batch_size = input_context.get_per_replica_batch_size(batch_size)
     if path.startswith(BUNDLED_PREFIX):
         images, label_array, _ = load_arrays(path[len(BUNDLED_PREFIX):], labels)
         ds = tf.data.Dataset.from_tensor_slices((images, label_array))
@@ -93,14 +117,14 @@ def load(
             lab = ex["label"] if label_dim else tf.zeros([tf.shape(img)[0], 0], tf.float32)
             return img, lab
 
-    if input_context is not None and input_context.num_input_pipelines > 1:
-        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     ds = ds.cache()
     if shuffle:
         ds = ds.shuffle(16384, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder or input_context is not None)
+    if skip_batches:
+        ds = ds.skip(skip_batches)
     if parse is not None:
         ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
@@ -112,9 +136,11 @@ def load(
             images = tf.where((coin < 0.5)[:, None, None, None], tf.reverse(images, axis=[2]), images)
         return images, lab
 
-    ds = ds.enumerate().map(
+    ds = ds.enumerate(start=skip_batches).map(
         lambda i, b: finish(tf.cast(i, tf.int32), b), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
+    if input_context is not None and input_context.num_replicas_in_sync > 1:
+        ds = _split_for_replicas(ds, batch_size, input_context)
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from tf_stylegan.layers.equalized import PACKAGE
+from tf_stylegan.ops.random import fold, replica_normal
 
 NOISE_MODES = ("random", "const", "none")
 
@@ -18,7 +19,8 @@ class NoiseInjection(keras.layers.Layer):
     noise image `noise_const` [R, R] for reproducible output.
 
     `call(batch, noise_mode, seed)` returns [batch, R, R, 1] noise or None:
-      random: fresh N(0, 1) noise (seeded by `seed`, a keras SeedGenerator);
+      random: fresh N(0, 1) noise, from `seed`: a keras SeedGenerator, or a
+              stateless seed tensor (training: replica-independent draws);
       const:  the stored buffer;
       none:   no noise.
     """
@@ -48,7 +50,11 @@ class NoiseInjection(keras.layers.Layer):
         if noise_mode == "const":
             return tf.cast(self.noise_const, self.compute_dtype)[tf.newaxis, :, :, tf.newaxis] * strength
         shape = tf.stack([batch, r, r, 1])
-        return keras.random.normal(shape, seed=seed, dtype=self.compute_dtype) * strength
+        if isinstance(seed, (tf.Tensor, tf.Variable)):
+            noise = replica_normal(shape, fold(seed, self.path or self.name), self.compute_dtype)
+        else:
+            noise = keras.random.normal(shape, seed=seed, dtype=self.compute_dtype)
+        return noise * strength
 
     def get_config(self):
         return {**super().get_config(), "resolution": self.resolution}

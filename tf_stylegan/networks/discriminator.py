@@ -11,7 +11,7 @@ import tensorflow as tf
 from tf_stylegan.layers import EqualizedConv2D, EqualizedDense, MinibatchStdDev
 from tf_stylegan.layers.equalized import PACKAGE
 from tf_stylegan.networks.mapping import MappingNetwork
-from tf_stylegan.networks.synthesis import block_dtype, channels_at, check_architecture
+from tf_stylegan.networks.synthesis import SQRT_HALF, block_dtype, channels_at, check_architecture
 from tf_stylegan.ops import downsample2d, setup_filter
 
 
@@ -78,9 +78,9 @@ class DiscriminatorBlock(keras.layers.Layer):
             x = y if x is None else x + y
             img = downsample2d(img, self.filter) if self.architecture == "skip" else None
         if self.architecture == "resnet":
-            y = self.skip(x, gain=np.sqrt(0.5))
+            y = self.skip(x, gain=SQRT_HALF)
             x = self.conv0(x)
-            x = self.conv1(x, gain=np.sqrt(0.5))
+            x = self.conv1(x, gain=SQRT_HALF)
             x = y + x
         else:
             x = self.conv1(self.conv0(x))

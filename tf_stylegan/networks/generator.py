@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import tensorflow as tf
 
 from tf_stylegan.layers.equalized import PACKAGE
 from tf_stylegan.networks.mapping import MappingNetwork
@@ -108,10 +109,11 @@ class Generator(keras.Model):
         truncation_cutoff: int | None = None,
         noise_mode: str = "random",
         fused_modconv: bool | None = None,
+        stateless_seed: tf.Tensor | None = None,
         training: bool = False,
     ):
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, fused_modconv=fused_modconv)
+        return self.synthesis(ws, noise_mode=noise_mode, fused_modconv=fused_modconv, stateless_seed=stateless_seed)
 
     def get_config(self):
         return {**super().get_config(), **self._gen_config}

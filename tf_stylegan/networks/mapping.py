@@ -89,8 +89,9 @@ class MappingNetwork(keras.layers.Layer):
             fc.build()
         self.w_avg = None
         if self.w_avg_beta is not None:
+            # Updated inside replicas during training: the replicas' updates are averaged.
             self.w_avg = self.add_weight(
-                name="w_avg", shape=(self.w_dim,), initializer="zeros", trainable=False
+                name="w_avg", shape=(self.w_dim,), initializer="zeros", trainable=False, aggregation="mean"
             )
         self.built = True
 

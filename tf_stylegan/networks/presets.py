@@ -83,6 +83,7 @@ def load_preset(
     c_dim: int | None = None,
     img_channels: int | None = None,
     replicas: int = 1,
+    fallback_resolution: int | None = None,
 ) -> Preset:
     """Reads a preset; dataset facts (resolution, labels, channels) override it.
 
@@ -92,6 +93,8 @@ def load_preset(
       c_dim: label width (0 = unconditional); None keeps the preset's.
       img_channels: image channels; None keeps the preset's (default 3).
       replicas: data-parallel replicas (for "auto").
+      fallback_resolution: used when neither `resolution` nor the preset sets one
+        (the dataset's resolution, for "auto").
     """
     path = _find(name_or_path)
     try:
@@ -102,7 +105,7 @@ def load_preset(
     if missing:
         raise ValueError(f"{path}: a preset needs the fields {sorted(missing)}.")
     G, D, training = (copy.deepcopy(spec[k]) for k in ("G", "D", "training"))
-    res = resolution or spec.get("resolution")
+    res = resolution or spec.get("resolution") or fallback_resolution
     if not res:
         raise ValueError(f"{path}: this preset needs a resolution (from the dataset).")
     if spec.get("auto"):

@@ -13,6 +13,7 @@ from tf_stylegan.layers.equalized import PACKAGE
 from tf_stylegan.ops import setup_filter, upsample2d
 
 ARCHITECTURES = ("orig", "skip", "resnet")
+SQRT_HALF = float(np.sqrt(0.5))  # resnet branch gain; a Python float so Keras keeps it static
 LOWP_DTYPES = (None, "mixed_bfloat16", "mixed_float16")
 
 
@@ -126,9 +127,9 @@ class SynthesisBlock(keras.layers.Layer):
         else:
             x = tf.cast(x, self.compute_dtype)
             if self.architecture == "resnet":
-                y = self.skip(x, gain=np.sqrt(0.5))
+                y = self.skip(x, gain=SQRT_HALF)
                 x = self.conv0(x, ws[:, 0], **layer)
-                x = self.conv1(x, ws[:, 1], gain=np.sqrt(0.5), **layer)
+                x = self.conv1(x, ws[:, 1], gain=SQRT_HALF, **layer)
                 x = y + x
             else:
                 x = self.conv0(x, ws[:, 0], **layer)
@@ -240,14 +241,24 @@ class SynthesisNetwork(keras.layers.Layer):
             block.build()
         self.built = True
 
-    def call(self, ws, noise_mode: str = "random", fused_modconv: bool | None = None):
+    def call(
+        self,
+        ws,
+        noise_mode: str = "random",
+        fused_modconv: bool | None = None,
+        stateless_seed: tf.Tensor | None = None,
+    ):
+        """ws -> images. With `stateless_seed` (a [2] seed tensor) random noise is a
+        stateless draw: reproducible, and independent of the replica split."""
         ws = tf.convert_to_tensor(ws)
         if ws.shape.rank != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(
                 f"SynthesisNetwork: ws has shape {ws.shape}, expected [N, {self.num_ws}, {self.w_dim}]."
             )
         fused = self.fused_modconv if fused_modconv is None else bool(fused_modconv)
-        seed = self.seed_generator if noise_mode == "random" else None
+        seed = None
+        if noise_mode == "random":
+            seed = self.seed_generator if stateless_seed is None else stateless_seed
         x = img = None
         w_idx = 0
         for block in self.blocks:

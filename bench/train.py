@@ -1,0 +1,85 @@
+"""Training throughput (img/s) and peak memory, with all four phases at their intervals.
+
+    .venv/bin/python bench/train.py [--res 32,64] [--precision fp32,bf16] [--cycles 1]
+
+Each setting runs in its own process (so peak RSS is its own): StyleGAN2 with
+channel_base 16384, channel_max 512, 8 mapping layers, batch 8, R1 every 16 and
+path length every 4 steps. After compiling every phase combination it times
+whole 16-step cycles (Gmain+Dmain each step, Greg 4x, Dreg 1x). Prints a JSON
+line per setting and a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+# The official PyTorch implementation (float32) on this machine kind: img/s and peak RSS (GB).
+OFFICIAL = {32: (1.35, 2.7), 64: (0.81, 3.5)}
+NETS = dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=512)
+
+
+def child(res: int, precision: str, cycles: int) -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import tensorflow as tf
+
+    from tf_stylegan.networks import Discriminator, Generator
+    from tf_stylegan.training import StyleGAN2
+
+    lowp = dict(lowp_dtype="mixed_bfloat16", num_fp16_res=int(np.log2(res))) if precision == "bf16" else {}
+    G = Generator(img_resolution=res, **NETS, **lowp)
+    D = Discriminator(img_resolution=res, channel_base=16384, channel_max=512, **lowp)
+    gan = StyleGAN2(G, D, r1_gamma=10.0, g_reg_interval=4, d_reg_interval=16)
+    gan.compile(g_lr=0.002, d_lr=0.002)
+    images = np.random.RandomState(0).uniform(-1, 1, (64, res, res, 3)).astype(np.float32)
+    it = iter(tf.data.Dataset.from_tensor_slices((images, np.zeros([64, 0], np.float32))).repeat().batch(8))
+    train = gan.make_train_function()
+    start = time.perf_counter()
+    for _ in range(16):  # compiles all four phase combinations
+        train(it)
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for _ in range(16 * cycles):
+        logs = train(it)
+    elapsed = time.perf_counter() - start
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    ips = 16 * cycles * 8 / elapsed
+    rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    official_ips, official_rss = OFFICIAL.get(res, (None, None))
+    return dict(res=res, precision=precision, batch=8, img_per_s=round(ips, 2),
+                sec_per_step=round(elapsed / (16 * cycles), 3), first_cycle_s=round(compile_s, 1),
+                peak_rss_gb=round(rss_gb, 2),
+                speedup_vs_official=round(ips / official_ips, 2) if official_ips else None,
+                official_img_per_s=official_ips, official_peak_rss_gb=official_rss)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--res", default="32,64")
+    parser.add_argument("--precision", default="fp32,bf16")
+    parser.add_argument("--cycles", type=int, default=1)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(int(args.child[0]), args.child[1], args.cycles)))
+        return
+    rows = []
+    for res in [int(r) for r in args.res.split(",")]:
+        for precision in args.precision.split(","):
+            cmd = [sys.executable, __file__, "--child", str(res), precision, f"--cycles={args.cycles}"]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+            rows.append(json.loads(out))
+            print(out, flush=True)
+    print(json.dumps(dict(benchmark="train", config=NETS, cpu_count=os.cpu_count(), machine=platform.machine(),
+                          rows=rows)))
+
+
+if __name__ == "__main__":
+    main()

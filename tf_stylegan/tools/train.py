@@ -1,0 +1,74 @@
+"""Train StyleGAN2 on a dataset, with checkpoints that survive crashes.
+
+    python -m tf_stylegan.tools.train --config=paper256 --data=data/faces256 --outdir=runs/faces \\
+        --kimg=5000 --batch=32 --gamma=1 --mirror --precision=bf16
+    python -m tf_stylegan.tools.train ... --resume=latest          # continue after a crash or kill
+    python -m tf_stylegan.tools.train ... --init-from=ffhq.pkl     # transfer learning
+
+--data is a directory made by `tools.dataset`, or bundled:emoji64. The run
+directory gets checkpoints/, stats.jsonl, TensorBoard logs/, snapshot grids
+and G_ema .keras files; see tf_stylegan/training/loop.py.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from absl import flags
+
+from tf_stylegan.tools._cli import run
+
+flags.DEFINE_string("config", "auto", "Preset name in configs/ (auto, paper256, config-f, tiny, ...) or a JSON path.")
+flags.DEFINE_string("data", None, "Dataset directory (from tools.dataset) or bundled:emoji64.")
+flags.DEFINE_string("outdir", None, "Run directory (created; reused by --resume).")
+flags.DEFINE_float("kimg", None, "Train until this many thousand real images have been shown (default: the preset's).")
+flags.DEFINE_integer("batch", None, "Global batch size (default: the preset's).")
+flags.DEFINE_float("gamma", None, "R1 weight gamma (default: the preset's).")
+flags.DEFINE_boolean("mirror", True, "Random x-flips of the real images.")
+flags.DEFINE_boolean("cond", False, "Condition G and D on the dataset's labels (classes or tags).")
+flags.DEFINE_enum("precision", "fp32", ["fp32", "bf16", "fp16"],
+                  "bf16: fast on CPUs with AVX512-BF16/AMX; fp16: GPUs only (with loss scaling).")
+flags.DEFINE_float("g_lr", None, "G learning rate before the lazy-regularisation scaling (default: preset).")
+flags.DEFINE_float("d_lr", None, "D learning rate before the lazy-regularisation scaling (default: preset).")
+flags.DEFINE_float("snap", 10.0, "Snapshot (grid PNG and G_ema .keras) every this many kimg.")
+flags.DEFINE_integer("checkpoint_every", 100, "Write a checkpoint every this many steps.")
+flags.DEFINE_integer("keep", 3, "Checkpoints to keep.")
+flags.DEFINE_string("resume", None, "'latest' (this --outdir's newest good checkpoint) or a checkpoint path.")
+flags.DEFINE_string("init_from", None, "Start from these weights: our .keras/checkpoint or an official .pkl.")
+flags.DEFINE_integer("seed", 0, "Seed of the data order and every random draw.")
+flags.DEFINE_integer("max_rollbacks", 3, "Divergence guard: rollbacks to the last checkpoint before giving up.")
+flags.DEFINE_float("blowup", 100.0, "Divergence guard: a G or D loss above this counts as divergence.")
+flags.DEFINE_string("export", None, "Also write G_ema as a SavedModel here when training ends.")
+flags.mark_flags_as_required(["data", "outdir"])
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    from tf_stylegan.networks.presets import load_preset
+    from tf_stylegan.training.loop import Trainer, TrainingError, TrainOptions
+
+    logging.getLogger("tf_stylegan").setLevel(logging.INFO)
+    kimg = FLAGS.kimg
+    if kimg is None:
+        kimg = load_preset(FLAGS.config, fallback_resolution=256).training.get("kimg", 25000)
+    opts = TrainOptions(
+        data=FLAGS.data, outdir=FLAGS.outdir, config=FLAGS.config, kimg=kimg, batch=FLAGS.batch,
+        r1_gamma=FLAGS.gamma, mirror=FLAGS.mirror, cond=FLAGS.cond, precision=FLAGS.precision,
+        g_lr=FLAGS.g_lr, d_lr=FLAGS.d_lr, snap_kimg=FLAGS.snap, checkpoint_every=FLAGS.checkpoint_every,
+        keep=FLAGS.keep, resume=FLAGS.resume, init_from=FLAGS.init_from, seed=FLAGS.seed,
+        max_rollbacks=FLAGS.max_rollbacks, blowup=FLAGS.blowup, export=FLAGS.export,
+    )
+    try:
+        Trainer(opts).run()
+    except TrainingError as exc:
+        raise ValueError(str(exc)) from None
+    print(f"done: {FLAGS.outdir}/G_ema.keras, grid {FLAGS.outdir}/grid.png"
+          + (f", SavedModel {FLAGS.export}" if FLAGS.export else ""))
+
+
+def entry() -> None:
+    run(main)
+
+
+if __name__ == "__main__":
+    entry()

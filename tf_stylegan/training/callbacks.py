@@ -1,0 +1,111 @@
+"""Keras callbacks for `StyleGAN2.fit`: snapshots, checkpoints, LR balance.
+
+(G_ema is updated inside the train step, so no EMA callback is needed.)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_stylegan.files import save_model_atomic
+from tf_stylegan.images import save_image, tile, to_uint8
+
+LOG = logging.getLogger("tf_stylegan.train")
+
+
+class SnapshotGrid(keras.callbacks.Callback):
+    """Every `every` steps, writes a grid of G_ema images of fixed latents (and G_ema.keras)."""
+
+    def __init__(self, outdir: str, every: int = 500, count: int = 16, seed: int = 123, save_model: bool = True):
+        super().__init__()
+        self.outdir, self.every, self.count, self.seed, self.save_model = outdir, every, count, seed, save_model
+
+    def write(self) -> str:
+        G = self.model.G_ema
+        z = np.random.RandomState(self.seed).randn(self.count, G.z_dim).astype(np.float32)
+        c = None
+        if G.c_dim:
+            c = np.eye(G.c_dim, dtype=np.float32)[np.arange(self.count) % G.c_dim]
+        images = to_uint8(G(z, c, noise_mode="const")).numpy()
+        cols = int(math.ceil(math.sqrt(self.count)))
+        step = int(self.model.step.numpy())
+        path = os.path.join(self.outdir, f"grid-{step:08d}.png")
+        save_image(tile(images, cols, int(math.ceil(self.count / cols))), path)
+        if self.save_model:
+            save_model_atomic(G, os.path.join(self.outdir, "G_ema.keras"))
+        return path
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.step.numpy()) % self.every == 0:
+            self.write()
+
+    def on_train_end(self, logs=None):
+        self.write()
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Every `every` steps, a tf.train checkpoint of everything (keeps the last `keep`)."""
+
+    def __init__(self, directory: str, every: int = 100, keep: int = 3):
+        super().__init__()
+        self.directory, self.every, self.keep = directory, every, keep
+        self.manager: tf.train.CheckpointManager | None = None
+
+    def on_train_begin(self, logs=None):
+        self.manager = tf.train.CheckpointManager(self.model.checkpoint(), self.directory, max_to_keep=self.keep)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.step.numpy())
+        if step % self.every == 0:
+            self.manager.save(checkpoint_number=step)
+
+    def on_train_end(self, logs=None):
+        self.manager.save(checkpoint_number=int(self.model.step.numpy()))
+
+
+class LRBalance(keras.callbacks.Callback):
+    """Lowers learning rates when D dominates or the losses run away.
+
+    The practice of anime StyleGAN trainers, made automatic: when D classifies
+    almost everything right (both sign accuracies >= `d_dominates_acc`) for
+    `patience` steps, D's learning rate is divided by `d_factor`; when the G
+    loss exceeds `diverge_loss` for `patience` steps, both rates are divided by
+    `both_factor`. Rates never go below `min_lr`. Every change is logged.
+    """
+
+    def __init__(self, d_dominates_acc: float = 0.95, diverge_loss: float = 10.0, patience: int = 50,
+                 d_factor: float = 10.0, both_factor: float = 3.0, min_lr: float = 1e-5):
+        super().__init__()
+        self.d_dominates_acc, self.diverge_loss, self.patience = d_dominates_acc, diverge_loss, patience
+        self.d_factor, self.both_factor, self.min_lr = d_factor, both_factor, min_lr
+        self._dominating = self._diverging = 0
+        self.changes: list[dict] = []
+
+    def _scale(self, optimizer, factor: float, why: str) -> None:
+        old = float(optimizer.learning_rate.numpy())
+        new = max(old / factor, self.min_lr)
+        if new < old:
+            optimizer.learning_rate = new
+            step = int(self.model.step.numpy())
+            self.changes.append({"step": step, "optimizer": optimizer.name, "lr": new, "why": why})
+            LOG.warning("step %d: %s learning rate %.3g -> %.3g (%s)", step, optimizer.name, old, new, why)
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        acc = min(float(logs.get("D_real_acc", 0)), float(logs.get("D_fake_acc", 0)))
+        self._dominating = self._dominating + 1 if acc >= self.d_dominates_acc else 0
+        self._diverging = self._diverging + 1 if float(logs.get("loss/G", 0)) > self.diverge_loss else 0
+        if self._diverging >= self.patience:
+            for opt in (self.model.g_optimizer, self.model.d_optimizer):
+                self._scale(opt, self.both_factor, f"loss/G above {self.diverge_loss} for {self.patience} steps")
+            self._diverging = 0
+        elif self._dominating >= self.patience:
+            self._scale(self.model.d_optimizer, self.d_factor,
+                        f"D accuracy >= {self.d_dominates_acc} for {self.patience} steps")
+            self._dominating = 0
