@@ -1,13 +1,14 @@
 """Mirrored (2 logical CPUs) and multi-worker (2 processes on 127.0.0.1) training agree
 with one device given the same global batch and seed.
 
-Tolerance: the runs differ only in the order of floating-point sums (each replica
-sums half the batch and the all-reduce adds the halves), about 1e-7 relative per
-sum. Adam divides each gradient by its running RMS, so these differences stay
-relative and small; over 6 steps we allow 1e-4 relative on the losses and
-1e-5 on the weights, measured. The exception is a weight whose gradient is
-~0 at the first step (Adam then moves it by +-lr whatever its sign), so the
-weight check is on the 99.9th percentile of the absolute difference.
+Every random draw and every minibatch-stddev group is the same in all three
+runs (see tf_stylegan.ops.random and tf_stylegan.data.load), so they differ
+only in the order of floating-point sums: each replica sums half the batch and
+the all-reduce adds the halves, about 1e-7 relative per sum. Measured after 6
+steps (both regularisers included): losses agree to 1.2e-7 relative and
+weights to 1.1e-6 absolute (median 0). We allow 1e-5 relative on the losses
+and 1e-5 absolute on the weights: 10-100x the measured error, and far below
+what one different random draw or mbstd grouping would cause (O(1e-1)).
 """
 
 import json
@@ -42,11 +43,10 @@ def single(tmp_path_factory):
 
 def assert_agrees(result, single, replicas):
     assert int(result["replicas"]) == replicas
-    np.testing.assert_allclose(result["losses"], single["losses"], rtol=1e-4, atol=1e-5)
-    diff = np.abs(result["weights"] - single["weights"])
-    assert np.percentile(diff, 99.9) < 1e-5, np.percentile(diff, [50, 99, 99.9, 100])
-    np.testing.assert_allclose(result["pl_mean"], single["pl_mean"], rtol=1e-4)
-    np.testing.assert_allclose(result["w_avg"], single["w_avg"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(result["losses"], single["losses"], rtol=1e-5)
+    np.testing.assert_allclose(result["weights"], single["weights"], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(result["pl_mean"], single["pl_mean"], rtol=1e-5)
+    np.testing.assert_allclose(result["w_avg"], single["w_avg"], rtol=1e-5, atol=1e-6)
 
 
 def test_mirrored_on_two_logical_cpus(single, tmp_path):

@@ -52,15 +52,18 @@ def _split_for_replicas(ds, batch_size: int, ctx: tf.distribute.InputContext) ->
     per_replica = ctx.get_per_replica_batch_size(batch_size)
     first = ctx.input_pipeline_id * local
 
-    def split(images, labels):
-        def mine(x):
-            x = tf.reshape(x, tf.concat([[per_replica, replicas], tf.shape(x)[1:]], axis=0))
-            x = tf.experimental.numpy.swapaxes(x, 0, 1)[first : first + local]
-            return tf.reshape(x, tf.concat([[local * per_replica], tf.shape(x)[2:]], axis=0))
+    def mine(x):
+        x = tf.reshape(x, tf.concat([[per_replica, replicas], tf.shape(x)[1:]], axis=0))
+        x = tf.experimental.numpy.swapaxes(x, 0, 1)[first : first + local]
+        return tf.reshape(x, tf.concat([[local * per_replica], tf.shape(x)[2:]], axis=0))
 
-        return mine(images), mine(labels)
-
-    return ds.map(split).unbatch().batch(per_replica, drop_remainder=True)
+    if ds.element_spec[1].shape[-1] == 0:
+        # Zero-width labels must not go through unbatch: TF's multi-device
+        # iterator crashes on them. Recreate them after the split instead.
+        ds = ds.map(lambda images, labels: mine(images)).unbatch().batch(per_replica, drop_remainder=True)
+        return ds.map(lambda images: (images, tf.zeros([tf.shape(images)[0], 0], tf.float32)))
+    ds = ds.map(lambda images, labels: (mine(images), mine(labels)))
+    return ds.unbatch().batch(per_replica, drop_remainder=True)
 
 
 def load(

@@ -70,6 +70,15 @@ def modulated_conv2d(
     return x if noise is None else x + tf.cast(noise, x.dtype)
 
 
+def _kernel_and_bias(layer: keras.layers.Layer):
+    """The raw N(0, 1) kernel [k, k, in, out] and zero bias of a modulated layer."""
+    k = layer.kernel_size
+    weight = layer.add_weight(
+        name="weight", shape=(k, k, layer.in_channels, layer.out_channels), initializer=raw_normal(1.0)
+    )
+    return weight, layer.add_weight(name="bias", shape=(layer.out_channels,), initializer="zeros")
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ModulatedConv2D(keras.layers.Layer):
     """Style-modulated conv + noise + bias + activation (official SynthesisLayer).
@@ -125,13 +134,7 @@ class ModulatedConv2D(keras.layers.Layer):
         self.affine.build()
         if self.noise is not None:
             self.noise.build()
-        k = self.kernel_size
-        self.weight = self.add_weight(
-            name="weight",
-            shape=(k, k, self.in_channels, self.out_channels),
-            initializer=raw_normal(1.0),
-        )
-        self.bias = self.add_weight(name="bias", shape=(self.out_channels,), initializer="zeros")
+        self.weight, self.bias = _kernel_and_bias(self)
         self.built = True
 
     def call(self, x, w, noise_mode="random", fused_modconv=False, gain=1.0, seed=None):
@@ -189,13 +192,7 @@ class ToRGB(keras.layers.Layer):
 
     def build(self, input_shape=None):
         self.affine.build()
-        k = self.kernel_size
-        self.weight = self.add_weight(
-            name="weight",
-            shape=(k, k, self.in_channels, self.out_channels),
-            initializer=raw_normal(1.0),
-        )
-        self.bias = self.add_weight(name="bias", shape=(self.out_channels,), initializer="zeros")
+        self.weight, self.bias = _kernel_and_bias(self)
         self.built = True
 
     def call(self, x, w, fused_modconv=False):

@@ -38,6 +38,8 @@ flags.DEFINE_string("init_from", None, "Start from these weights: our .keras/che
 flags.DEFINE_integer("seed", 0, "Seed of the data order and every random draw.")
 flags.DEFINE_integer("max_rollbacks", 3, "Divergence guard: rollbacks to the last checkpoint before giving up.")
 flags.DEFINE_float("blowup", 100.0, "Divergence guard: a G or D loss above this counts as divergence.")
+flags.DEFINE_string("augment", None, "DiffAugment policy for D's inputs, e.g. color,translation,cutout; "
+                    "'' for none (default: the preset's).")
 flags.DEFINE_string("export", None, "Also write G_ema as a SavedModel here when training ends.")
 flags.mark_flags_as_required(["data", "outdir"])
 FLAGS = flags.FLAGS
@@ -56,7 +58,7 @@ def main(argv):
         r1_gamma=FLAGS.gamma, mirror=FLAGS.mirror, cond=FLAGS.cond, precision=FLAGS.precision,
         g_lr=FLAGS.g_lr, d_lr=FLAGS.d_lr, snap_kimg=FLAGS.snap, checkpoint_every=FLAGS.checkpoint_every,
         keep=FLAGS.keep, resume=FLAGS.resume, init_from=FLAGS.init_from, seed=FLAGS.seed,
-        max_rollbacks=FLAGS.max_rollbacks, blowup=FLAGS.blowup, export=FLAGS.export,
+        max_rollbacks=FLAGS.max_rollbacks, blowup=FLAGS.blowup, export=FLAGS.export, augment=FLAGS.augment,
     )
     try:
         Trainer(opts).run()

@@ -15,6 +15,7 @@ draw is derived from (seed, step), repeats the same losses.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import logging
@@ -65,6 +66,7 @@ class TrainOptions:
     grid_size: int = 16
     export: str | None = None
     progress: bool = True
+    augment: str | None = None
 
 
 def make_strategy() -> tf.distribute.Strategy:
@@ -125,12 +127,15 @@ class Trainer:
                 pl_weight=t.get("pl_weight", 2.0), style_mixing_prob=t.get("style_mixing_prob", 0.9),
                 g_reg_interval=t.get("g_reg_interval", 4), d_reg_interval=t.get("d_reg_interval", 16),
                 ema_kimg=t.get("ema_kimg", 10.0), ema_rampup=t.get("ema_rampup"), seed=opts.seed,
+                augment=opts.augment if opts.augment is not None else t.get("augment"),
             )
             betas = tuple(t.get("betas", (0.0, 0.99)))
-            self.gan.compile(
-                g_optimizer=lazy_adam(self.g_lr, betas, self.gan.g_reg_interval, name="g_adam"),
-                d_optimizer=lazy_adam(self.d_lr, betas, self.gan.d_reg_interval, name="d_adam"),
-            )
+            g_opt = lazy_adam(self.g_lr, betas, self.gan.g_reg_interval, name="g_adam")
+            d_opt = lazy_adam(self.d_lr, betas, self.gan.d_reg_interval, name="d_adam")
+            if opts.precision == "fp16":  # dynamic loss scaling; the step calls optimizer.scale_loss
+                g_opt = keras.optimizers.LossScaleOptimizer(g_opt, name="g_loss_scale")
+                d_opt = keras.optimizers.LossScaleOptimizer(d_opt, name="d_loss_scale")
+            self.gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)
         self.ckpt_dir = os.path.join(opts.outdir, "checkpoints")
         self.manager = tf.train.CheckpointManager(self.gan.checkpoint(), self.ckpt_dir, max_to_keep=opts.keep)
         self.writer = None
@@ -161,6 +166,11 @@ class Trainer:
     def restore(self) -> None:
         """Resumes (--resume) or initialises from another checkpoint (--init-from)."""
         opts = self.opts
+        if not opts.resume and self.manager.latest_checkpoint:
+            raise TrainingError(
+                f"{opts.outdir} already holds checkpoints; pass --resume=latest to continue that run, "
+                "or choose a new --outdir."
+            )
         if opts.resume:
             self._check_resume_compatible()
             candidates = list(reversed(self.manager.checkpoints)) if opts.resume == "latest" else [opts.resume]
@@ -295,7 +305,7 @@ class Trainer:
         bar = tqdm(total=target, initial=min(int(self.gan.nimg.numpy()), target), unit="img", unit_scale=True,
                    disable=not opts.progress, desc="training")
         logs: dict = {}
-        start, start_nimg = time.time(), int(self.gan.nimg.numpy())
+        recent = collections.deque([(time.time(), int(self.gan.nimg.numpy()))], maxlen=50)
         while int(self.gan.nimg.numpy()) < target:
             logs = {k: float(v) for k, v in train(iterator).items()}
             for hook in self.hooks:
@@ -307,8 +317,8 @@ class Trainer:
                 continue
             step, nimg = int(self.gan.step.numpy()), int(self.gan.nimg.numpy())
             self._log_event({"step": step, "nimg": nimg, **logs})
-            elapsed = max(time.time() - start, 1e-9)
-            rate = (nimg - start_nimg) / elapsed
+            recent.append((time.time(), nimg))
+            rate = (recent[-1][1] - recent[0][1]) / max(recent[-1][0] - recent[0][0], 1e-9)  # last 50 steps
             bar.update(min(nimg, target) - bar.n)
             bar.set_postfix_str(f"kimg {nimg / 1000:.1f} sec/kimg {1000 / max(rate, 1e-9):.1f} img/s {rate:.1f}")
             if step % 10 == 0:

@@ -25,6 +25,7 @@ from tf_stylegan.layers.equalized import PACKAGE
 from tf_stylegan.networks import Discriminator, Generator
 from tf_stylegan.ops.random import fold, replica_normal, replica_position
 from tf_stylegan.training import losses
+from tf_stylegan.training.augment import diff_augment, parse_policy
 
 
 def lr_scale(reg_interval: int | None) -> float:
@@ -72,6 +73,8 @@ class StyleGAN2(keras.Model):
       g_reg_interval, d_reg_interval: lazy regularisation intervals (None = never).
       ema_kimg, ema_rampup: G_ema half-life in kimg, and its ramp-up ratio (None = off).
       seed: the seed of every random draw of training.
+      augment: DiffAugment policy for every image D sees, e.g. "color,translation,cutout"
+        (None = no augmentation). Helps a lot on small datasets.
 
     Example:
       >>> gan = StyleGAN2(G, D, r1_gamma=1.0)
@@ -94,9 +97,13 @@ class StyleGAN2(keras.Model):
         ema_kimg: float = 10.0,
         ema_rampup: float | None = None,
         seed: int = 0,
+        augment: str | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if augment:
+            parse_policy(augment)
+        self.augment = augment or None
         if G.img_resolution != D.img_resolution or G.img_channels != D.img_channels or G.c_dim != D.c_dim:
             raise ValueError(
                 f"G makes {G.img_resolution}px x{G.img_channels} images with c_dim {G.c_dim}, but D takes "
@@ -192,6 +199,12 @@ class StyleGAN2(keras.Model):
         ws = self._mapping(z, c, seed)
         return self.G.synthesis(ws, noise_mode="random", stateless_seed=fold(seed, "noise"))
 
+    def _d(self, images, c, seed):
+        """D on (augmented) images: every image D sees goes through the same augmentation."""
+        if self.augment:
+            images = diff_augment(images, self.augment, seed)
+        return tf.cast(self.D(images, c), tf.float32)
+
     def _replica_step(self, data, do_greg: bool, do_dreg: bool):
         G, D = self.G, self.D
         real_img, real_c = self._unpack(data)
@@ -206,7 +219,7 @@ class StyleGAN2(keras.Model):
         # Gmain
         with tf.GradientTape() as tape:
             fake = self._generate(batch, gen_c, fold(seed, "Gmain"))
-            fake_logits = tf.cast(D(fake, gen_c), tf.float32)
+            fake_logits = self._d(fake, gen_c, fold(seed, "Gmain_aug"))
             loss_g = tf.reduce_mean(losses.g_nonsaturating(fake_logits))
             scaled = self.g_optimizer.scale_loss(loss_g * per_replica)
         logs["G_grad_norm"] = _apply(self.g_optimizer, tape, scaled, G.trainable_variables)
@@ -235,8 +248,8 @@ class StyleGAN2(keras.Model):
         # Dmain
         fake = tf.stop_gradient(self._generate(batch, gen_c, fold(seed, "Dmain")))
         with tf.GradientTape() as tape:
-            fake_logits = tf.cast(D(fake, gen_c), tf.float32)
-            real_logits = tf.cast(D(real_img, real_c), tf.float32)
+            fake_logits = self._d(fake, gen_c, fold(seed, "Dmain_aug_fake"))
+            real_logits = self._d(real_img, real_c, fold(seed, "Dmain_aug_real"))
             loss_d = tf.reduce_mean(losses.d_logistic(real_logits, fake_logits))
             scaled = self.d_optimizer.scale_loss(loss_d * per_replica)
         logs["D_grad_norm"] = _apply(self.d_optimizer, tape, scaled, D.trainable_variables)
@@ -249,7 +262,10 @@ class StyleGAN2(keras.Model):
         # Dreg: R1
         if do_dreg:
             with tf.GradientTape() as tape:
-                r1, _ = losses.r1_penalty(D, real_img, real_c)
+                reals = real_img
+                if self.augment:  # R1 on what D sees: the augmented reals
+                    reals = diff_augment(real_img, self.augment, fold(seed, "Dreg_aug"))
+                r1, _ = losses.r1_penalty(D, reals, real_c)
                 loss_r1 = tf.reduce_mean(r1) * (self.r1_gamma / 2) * self.d_reg_interval
                 scaled = self.d_optimizer.scale_loss(loss_r1 * per_replica)
             _apply(self.d_optimizer, tape, scaled, D.trainable_variables)
@@ -318,7 +334,7 @@ class StyleGAN2(keras.Model):
             "r1_gamma": self.r1_gamma, "pl_weight": self.pl_weight, "pl_batch_shrink": self.pl_batch_shrink,
             "pl_decay": self.pl_decay, "style_mixing_prob": self.style_mixing_prob,
             "g_reg_interval": self.g_reg_interval, "d_reg_interval": self.d_reg_interval,
-            "ema_kimg": self.ema_kimg, "ema_rampup": self.ema_rampup, "seed": self.seed,
+            "ema_kimg": self.ema_kimg, "ema_rampup": self.ema_rampup, "seed": self.seed, "augment": self.augment,
         }
 
     @classmethod
