@@ -17,7 +17,7 @@ $(STAMP): requirements.lock setup.py
 venv: $(STAMP)
 
 demo: venv
-	@echo "== Training the cpu32 preset on the bundled emoji (36 kimg, bfloat16; about 12 minutes on 2 cores)"
+	@echo "== Training the cpu32 preset on the bundled emoji (36 kimg, bfloat16; about 10 minutes on 2 cores)"
 	rm -rf $(OUT) saved_models/emoji32
 	$(BIN)/python -m tf_stylegan.tools.train --config=cpu32 --data=bundled:emoji64 --outdir=$(OUT) \
 		--precision=bf16 --kimg=36 --snap=6 --checkpoint-every=250 --export=saved_models/emoji32/1
