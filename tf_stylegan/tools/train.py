@@ -40,6 +40,9 @@ flags.DEFINE_integer("max_rollbacks", 3, "Divergence guard: rollbacks to the las
 flags.DEFINE_float("blowup", 100.0, "Divergence guard: a G or D loss above this counts as divergence.")
 flags.DEFINE_string("augment", None, "DiffAugment policy for D's inputs, e.g. color,translation,cutout; "
                     "'' for none (default: the preset's).")
+flags.DEFINE_list("metrics", [], "Metrics computed at each snapshot, e.g. fid2k_full,kid2k_full "
+                  "(see tools.evaluate); logged to TensorBoard and metric-*.jsonl.")
+flags.DEFINE_string("inception", None, "FID Inception weights for --metrics (default: the cache).")
 flags.DEFINE_string("export", None, "Also write G_ema as a SavedModel here when training ends.")
 flags.mark_flags_as_required(["data", "outdir"])
 FLAGS = flags.FLAGS
@@ -59,6 +62,7 @@ def main(argv):
         g_lr=FLAGS.g_lr, d_lr=FLAGS.d_lr, snap_kimg=FLAGS.snap, checkpoint_every=FLAGS.checkpoint_every,
         keep=FLAGS.keep, resume=FLAGS.resume, init_from=FLAGS.init_from, seed=FLAGS.seed,
         max_rollbacks=FLAGS.max_rollbacks, blowup=FLAGS.blowup, export=FLAGS.export, augment=FLAGS.augment,
+        metrics=tuple(FLAGS.metrics), inception=FLAGS.inception,
     )
     try:
         Trainer(opts).run()

@@ -1,10 +1,11 @@
-"""Keras callbacks for `StyleGAN2.fit`: snapshots, checkpoints, LR balance.
+"""Keras callbacks for `StyleGAN2.fit`: snapshots, checkpoints, metrics, LR balance.
 
 (G_ema is updated inside the train step, so no EMA callback is needed.)
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -67,6 +68,51 @@ class Checkpoint(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.manager.save(checkpoint_number=int(self.model.step.numpy()))
+
+
+class Metrics(keras.callbacks.Callback):
+    """Every `every` steps and at the end, computes metrics of G_ema (FID, KID, PR...).
+
+    Results go to `outdir/metric-<name>.jsonl` (official layout) and, when a
+    summary writer is given, to TensorBoard as `Metrics/<key>` at the image
+    count. `tools.train` calls `run` at each snapshot.
+
+    Args:
+      evaluator: a `tf_stylegan.metrics.suite.Evaluator` for the training data.
+      metrics: metric names, e.g. ["fid2k_full"].
+    """
+
+    def __init__(self, evaluator, metrics: list[str], outdir: str, every: int = 1000,
+                 writer: tf.summary.SummaryWriter | None = None):
+        super().__init__()
+        from tf_stylegan.metrics.suite import parse_metric
+
+        for name in metrics:
+            parse_metric(name)
+        self.evaluator, self.metrics, self.outdir, self.every, self.writer = evaluator, metrics, outdir, every, writer
+
+    def run(self, G, nimg: int, snapshot: str | None = None) -> dict[str, float]:
+        results: dict[str, float] = {}
+        os.makedirs(self.outdir, exist_ok=True)
+        for record in self.evaluator.evaluate(G, self.metrics, snapshot=snapshot):
+            record["nimg"] = nimg
+            with open(os.path.join(self.outdir, f"metric-{record['metric']}.jsonl"), "a") as f:
+                f.write(json.dumps(record) + "\n")
+            results.update(record["results"])
+        if self.writer is not None:
+            with self.writer.as_default(step=nimg):
+                for key, value in results.items():
+                    tf.summary.scalar(f"Metrics/{key}", value)
+            self.writer.flush()
+        LOG.info("metrics at %d images: %s", nimg, ", ".join(f"{k} {v:.4g}" for k, v in results.items()))
+        return results
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.step.numpy()) % self.every == 0:
+            self.run(self.model.G_ema, int(self.model.nimg.numpy()))
+
+    def on_train_end(self, logs=None):
+        self.run(self.model.G_ema, int(self.model.nimg.numpy()))
 
 
 class LRBalance(keras.callbacks.Callback):

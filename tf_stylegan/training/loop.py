@@ -67,6 +67,8 @@ class TrainOptions:
     export: str | None = None
     progress: bool = True
     augment: str | None = None
+    metrics: tuple[str, ...] = ()
+    inception: str | None = None
 
 
 def make_strategy() -> tf.distribute.Strategy:
@@ -107,6 +109,13 @@ class Trainer:
             raise TrainingError(f"--precision={opts.precision!r}: choose one of {sorted(PRECISIONS)}.")
         self.opts = opts
         self.hooks = hooks or []
+        if opts.metrics:  # bad names and missing weights fail now, not at the first snapshot
+            from tf_stylegan.metrics import weights
+            from tf_stylegan.metrics.suite import parse_metric
+
+            for name in opts.metrics:
+                parse_metric(name)
+            weights.inception_path(opts.inception)
         self.strategy = make_strategy()
         self.info = read_info(opts.data)
         self.preset = _network_kwargs(opts, self.info, self.strategy.num_replicas_in_sync)
@@ -253,7 +262,21 @@ class Trainer:
         if self.writer is not None:
             with self.writer.as_default(step=nimg):
                 tf.summary.image("snapshot", grid[np.newaxis], max_outputs=1)
+        if self.opts.metrics:
+            self._metrics().run(self.gan.G_ema, nimg, snapshot=f"G_ema-{nimg:09d}.keras")
         return path
+
+    def _metrics(self):
+        """The metrics callback, built on first use (it loads the Inception and caches real features)."""
+        if getattr(self, "_metric_logger", None) is None:
+            from tf_stylegan.metrics import weights
+            from tf_stylegan.metrics.suite import Evaluator
+            from tf_stylegan.training.callbacks import Metrics
+
+            evaluator = Evaluator(self.opts.data, weights.inception_path(self.opts.inception),
+                                  weights.cache_dir(), strategy=self.strategy, progress=self.opts.progress)
+            self._metric_logger = Metrics(evaluator, list(self.opts.metrics), self.opts.outdir, writer=self.writer)
+        return self._metric_logger
 
     # ---------------------------------------------------------------- run
     def _diverged(self, logs: dict) -> str | None:

@@ -1,0 +1,68 @@
+"""Compute FID, KID and precision/recall of a generator against a dataset.
+
+    python -m tf_stylegan.tools.evaluate --network=out/G_ema.keras --data=bundled:emoji64 \
+        --metrics=fid2k_full,kid2k_full,pr2k3_full
+
+Writes one JSON line per metric, in the official layout, to --out (default:
+metric-<name>.jsonl beside the network) and prints it. The network can be a
+.keras file or an official pickle (its G_ema is used). The FID Inception
+comes from --inception or the cache (see tools.fetch_weights).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from absl import flags
+
+from tf_stylegan.tools._cli import run
+
+flags.DEFINE_string("network", None, "Generator: a .keras file or an official .pkl (G_ema is used).")
+flags.DEFINE_string("data", None, "Dataset directory (tools.dataset) or bundled:emoji64.")
+flags.DEFINE_list("metrics", ["fid50k_full"], "Metrics, e.g. fid50k_full,kid50k_full,pr50k3_full (counts may vary).")
+flags.DEFINE_string("inception", None, "FID Inception weights (default: the cache; see tools.fetch_weights).")
+flags.DEFINE_string("cache_dir", None, "Cache for weights and dataset features.")
+flags.DEFINE_enum("precision", "fp32", ["fp32", "bf16"], "Feature network precision (bf16: faster on CPUs "
+                  "with AVX512-BF16/AMX; see bench/metrics.py for its FID error).")
+flags.DEFINE_integer("batch", 64, "Images per feature-network batch.", lower_bound=1)
+flags.DEFINE_integer("max_real", None, "Use at most this many real images (default: all).", lower_bound=2)
+flags.DEFINE_float("trunc", 1.0, "Truncation psi for the generated images.")
+flags.DEFINE_enum("labels", "tags", ["tags", "category", "skin_tone", "none"], "Label kind of bundled data.")
+flags.DEFINE_integer("seed", 0, "Seed for latents, labels and KID subsets.")
+flags.DEFINE_string("out", None, "JSON-lines file to append to (default: metric-<name>.jsonl beside --network).")
+flags.mark_flags_as_required(["network", "data"])
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    from tf_stylegan.convert import load
+    from tf_stylegan.metrics import weights
+    from tf_stylegan.metrics.suite import Evaluator, parse_metric
+
+    for name in FLAGS.metrics:
+        parse_metric(name)  # bad names fail before any work
+    nets = load(FLAGS.network)
+    G = nets.get("G_ema") or nets.get("G")
+    if G is None:
+        raise ValueError(f"--network={FLAGS.network}: holds no generator.")
+    evaluator = Evaluator(
+        FLAGS.data, weights.inception_path(FLAGS.inception, FLAGS.cache_dir), weights.cache_dir(FLAGS.cache_dir),
+        dtype="mixed_bfloat16" if FLAGS.precision == "bf16" else "float32", batch_size=FLAGS.batch,
+        max_real=FLAGS.max_real, labels=FLAGS.labels, seed=FLAGS.seed)
+    for record in evaluator.evaluate(G, FLAGS.metrics, snapshot=os.path.basename(FLAGS.network),
+                                     truncation_psi=FLAGS.trunc):
+        line = json.dumps(record)
+        print(line)
+        out = FLAGS.out or os.path.join(os.path.dirname(os.path.abspath(FLAGS.network)),
+                                        f"metric-{record['metric']}.jsonl")
+        with open(out, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+def entry() -> None:
+    run(main)
+
+
+if __name__ == "__main__":
+    entry()
