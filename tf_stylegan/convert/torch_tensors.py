@@ -52,6 +52,8 @@ class StorageType:
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
                        backward_hooks=None, metadata=None):
+    if isinstance(storage, _PendingStorage):
+        return _PendingTensor(storage, (storage_offset, size, stride))
     if not isinstance(storage, np.ndarray):
         raise pickle.UnpicklingError("tensor storage is not an array")
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
@@ -90,45 +92,89 @@ def torch_globals(path: str) -> dict[tuple[str, str], Any]:
     return table
 
 
-def load_legacy_storage(data: bytes, path: str) -> np.ndarray:
-    """Decodes one storage written by torch's legacy (non-zip) serializer."""
-    stream = io.BytesIO(data)
+class _PendingStorage:
+    """A legacy-format storage named before its bytes are read (they follow the pickle)."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+
+class _PendingTensor:
+    def __init__(self, storage: _PendingStorage, args: tuple):
+        self.storage, self.args = storage, args
+
+
+def _resolve(obj, arrays: dict[str, np.ndarray]):
+    """Replaces pending storages/tensors in a loaded structure by numpy arrays."""
+    if isinstance(obj, _PendingStorage):
+        return arrays[obj.key]
+    if isinstance(obj, _PendingTensor):
+        return _rebuild_tensor_v2(arrays[obj.storage.key], *obj.args)
+    if isinstance(obj, dict):
+        for key in list(obj):
+            obj[key] = _resolve(obj[key], arrays)
+        return obj
+    if isinstance(obj, list):
+        return [_resolve(v, arrays) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_resolve(v, arrays) for v in obj)
+    return obj
+
+
+def _read_legacy(stream: io.BytesIO, path: str) -> Any:
+    """Reads torch's legacy (non-zip) serialization: magic, protocol, sys info,
+    the object pickle, the storage key list, then each storage's count and bytes."""
     allowed = torch_globals(path)
-    refs: dict[str, tuple[StorageType, int]] = {}
+    refs: dict[str, StorageType] = {}
 
     def persistent_load(pid):
         if not (isinstance(pid, tuple) and pid and pid[0] == "storage" and len(pid) >= 5):
-            raise CheckpointError(path, f"unknown persistent id {pid!r} in a torch storage.")
-        storage_type, key, _location, numel = pid[1:5]
+            raise CheckpointError(path, f"unknown persistent id {pid!r} in a torch file.")
+        storage_type, key = pid[1], str(pid[2])
         if not isinstance(storage_type, StorageType):
             raise CheckpointError(path, f"unknown storage type {storage_type!r}.")
-        refs[str(key)] = (storage_type, int(numel))
-        return str(key)
+        refs[key] = storage_type
+        return _PendingStorage(key)
 
     def read_pickle(handler=None):
         return safe_pickle.SafeUnpickler(stream, path, allowed, handler).load()
 
     try:
         if read_pickle() != _LEGACY_MAGIC:
-            raise CheckpointError(path, "a torch storage has a bad magic number.")
+            raise CheckpointError(path, "bad magic number: not a torch file.")
         read_pickle()  # protocol version
         read_pickle()  # sys info
-        root_key = read_pickle(persistent_load)
-        keys = read_pickle()
+        root = read_pickle(persistent_load)
         arrays = {}
-        for key in keys:
-            storage_type, _ = refs[str(key)]
+        for key in read_pickle():
+            storage_type = refs[str(key)]
             count = int(np.frombuffer(stream.read(8), dtype="<i8")[0])
             nbytes = count * np.dtype(storage_type.dtype or np.uint16).itemsize
             raw = stream.read(nbytes)
             if len(raw) != nbytes:
                 raise CheckpointError(path, "a torch storage ends early: the file is truncated.")
             arrays[str(key)] = storage_type.decode(raw, count)
-        return arrays[root_key]
+        return _resolve(root, arrays)
     except CheckpointError:
         raise
     except (EOFError, IndexError, KeyError, ValueError, TypeError, pickle.UnpicklingError) as exc:
-        raise CheckpointError(path, f"a torch storage could not be read ({exc}).") from None
+        raise CheckpointError(path, f"a torch file could not be read ({exc}).") from None
+
+
+def load_legacy_storage(data: bytes, path: str) -> np.ndarray:
+    """Decodes one storage written by torch's legacy (non-zip) serializer."""
+    storage = _read_legacy(io.BytesIO(data), path)
+    if not isinstance(storage, np.ndarray):
+        raise CheckpointError(path, "a pickled torch storage holds no storage.")
+    return storage
+
+
+def load_torch_file(path: str) -> Any:
+    """Any `torch.save` file, zip (torch >= 1.6) or legacy, with tensors as numpy arrays."""
+    if zipfile.is_zipfile(path):
+        return load_torch_zip(path)
+    with open(path, "rb") as f:
+        return _read_legacy(io.BytesIO(f.read()), path)
 
 
 class ScriptModule:

@@ -110,6 +110,14 @@ def real_features(data: str, extractor: FeatureExtractor, max_items: int | None 
     return check_features(np.concatenate(feats), f"{data}: real features"), np.concatenate(labs)
 
 
+def dataset_labels(data: str, labels: str = "tags") -> np.ndarray:
+    """All labels of a dataset [N, c_dim] (for sampling c the way the data has it)."""
+    from tf_stylegan.data.pipeline import load
+
+    ds = load(data, 4096, mirror=False, shuffle=False, repeat=False, labels=labels, drop_remainder=False)
+    return np.concatenate([lab.numpy() for _, lab in ds])
+
+
 def cached_real_features(data: str, extractor: FeatureExtractor, network_id: str, cache_dir: str | None,
                          max_items: int | None = None, batch_size: int = 64, labels: str = "tags",
                          progress: bool = True) -> tuple[np.ndarray, np.ndarray]:

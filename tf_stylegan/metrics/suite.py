@@ -20,18 +20,20 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tf_stylegan.metrics import inception, stats
+from tf_stylegan.metrics import inception, lpips, ppl, stats
 from tf_stylegan.metrics.features import (
     FeatureExtractor,
     cached_real_features,
+    dataset_labels,
     file_digest,
     generator_features,
 )
 from tf_stylegan.metrics.stats import MetricError
 
 _NAME = re.compile(r"^(fid|kid|pr)(\d+)(k?)(?:_?(\d+))?_full$")
-_PPL = re.compile(r"^ppl(2?)_([zw])(full|end)$")
-KNOWN = "fid50k_full, kid50k_full, pr50k3_full, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend, ppl2_wend"
+_PPL = re.compile(r"^ppl(2?)_([zw])(full|end)(?:_(\d+)(k?))?$")
+KNOWN = ("fid50k_full, kid50k_full, pr50k3_full, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend, ppl2_wend "
+         "(PPL counts as a suffix: ppl2_wend_2k)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +66,10 @@ def parse_metric(name: str) -> MetricSpec:
         return MetricSpec(name, kind, num)
     m = _PPL.match(name)
     if m:
-        return MetricSpec(name, "ppl", 50000, space=m.group(2), sampling=m.group(3), crop=not m.group(1))
+        num = int(m.group(4)) * (1000 if m.group(5) else 1) if m.group(4) else 50000
+        if num < 1:
+            raise MetricError(f"metric {name!r}: needs at least one path.")
+        return MetricSpec(name, "ppl", num, space=m.group(2), sampling=m.group(3), crop=not m.group(1))
     raise MetricError(f"unknown metric {name!r}; known metrics: {KNOWN} (the count may vary: fid2k_full).")
 
 
@@ -88,23 +93,39 @@ class Evaluator:
       dtype: "float32" or "mixed_bfloat16" for the feature network.
       max_real: cap on real images (None: all, the "_full" protocol).
       labels: label kind of bundled data used for conditional sampling.
+      lpips_paths: LPIPS-VGG16 weight files for PPL (see `metrics.lpips`).
     """
 
-    def __init__(self, data: str, inception_path: str, cache_dir: str | None = None,
+    def __init__(self, data: str, inception_path: str | None, cache_dir: str | None = None,
                  strategy: tf.distribute.Strategy | None = None, dtype: str = "float32",
                  batch_size: int = 64, max_real: int | None = None, labels: str = "tags",
-                 seed: int = 0, progress: bool = True):
+                 seed: int = 0, progress: bool = True, lpips_paths: tuple[str, ...] | None = None):
         self.data, self.cache_dir, self.batch_size = data, cache_dir, batch_size
+        self.lpips_paths = tuple(lpips_paths or ())
+        self._lpips = None
         self.max_real, self.labels, self.seed, self.progress = max_real, labels, seed, progress
-        scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-        with scope:
-            self.extractor = FeatureExtractor(inception.load(inception_path, dtype=dtype), strategy)
-        self.network_id = file_digest(os.fspath(inception_path))
+        self.inception_path, self.strategy, self.dtype = inception_path, strategy, dtype
+        self._extractor: FeatureExtractor | None = None
         self._real: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def extractor(self) -> FeatureExtractor:
+        """The Inception feature extractor, loaded on first use (PPL alone does not need it)."""
+        if self._extractor is None:
+            if not self.inception_path:
+                raise MetricError(
+                    f"FID, KID and precision/recall need the Inception weights.\n{inception.WHERE_TO_GET}")
+            scope = self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+            with scope:
+                self._extractor = FeatureExtractor(inception.load(self.inception_path, dtype=self.dtype),
+                                                   self.strategy)
+            self.network_id = file_digest(os.fspath(self.inception_path))
+        return self._extractor
 
     def real(self) -> tuple[np.ndarray, np.ndarray]:
         if self._real is None:
-            self._real = cached_real_features(self.data, self.extractor, self.network_id, self.cache_dir,
+            extractor = self.extractor
+            self._real = cached_real_features(self.data, extractor, self.network_id, self.cache_dir,
                                               self.max_real, self.batch_size, self.labels, self.progress)
         return self._real
 
@@ -112,33 +133,49 @@ class Evaluator:
                  truncation_psi: float = 1.0) -> list[dict]:
         """One JSON-ready record per metric. Generated features are shared between metrics."""
         specs = [parse_metric(m) for m in metrics]
-        for spec in specs:
-            if spec.kind == "ppl":
-                raise MetricError(
-                    f"{spec.name}: PPL needs the LPIPS-VGG16 distance, and no LPIPS weights are supported "
-                    "by this package yet. No other distance is substituted: the number would not be PPL.")
+        if any(spec.kind == "ppl" for spec in specs) and not self.lpips_paths:
+            raise MetricError(
+                "PPL needs the LPIPS-VGG16 distance; give its weights (--lpips=VGG16.pth,LIN.pth). No other "
+                f"distance is substituted: the number would not be PPL.\n{lpips.WHERE_TO_GET}")
         records, all_gen = [], None
+        gen_specs = [spec for spec in specs if spec.kind != "ppl"]
         for spec in specs:
             start = time.time()
-            real_feats, real_labels = self.real()
-            if all_gen is None:  # the same seeds make every smaller count a prefix of the largest
-                all_gen = generator_features(
-                    G, self.extractor, max(s.num_gen for s in specs), self.batch_size, truncation_psi,
-                    real_labels, self.seed, progress=self.progress)
-            gen = all_gen[:spec.num_gen]
-            if spec.kind == "fid":
-                results = {spec.name: stats.fid(real_feats, gen)}
-            elif spec.kind == "kid":
-                results = {spec.name: stats.kid(real_feats, gen, seed=self.seed)}
+            if spec.kind == "ppl":
+                results, num_real, num_gen = {spec.name: self._ppl(G, spec)}, 0, spec.num_gen
             else:
-                pr = stats.precision_recall(real_feats, gen, k=spec.k)
-                results = {f"{spec.name}_precision": pr["precision"], f"{spec.name}_recall": pr["recall"]}
+                real_feats, real_labels = self.real()
+                if all_gen is None:  # the same seeds make every smaller count a prefix of the largest
+                    all_gen = generator_features(
+                        G, self.extractor, max(s.num_gen for s in gen_specs), self.batch_size, truncation_psi,
+                        real_labels, self.seed, progress=self.progress)
+                gen = all_gen[:spec.num_gen]
+                num_real, num_gen = len(real_feats), len(gen)
+                if spec.kind == "fid":
+                    results = {spec.name: stats.fid(real_feats, gen)}
+                elif spec.kind == "kid":
+                    results = {spec.name: stats.kid(real_feats, gen, seed=self.seed)}
+                else:
+                    pr = stats.precision_recall(real_feats, gen, k=spec.k)
+                    results = {f"{spec.name}_precision": pr["precision"], f"{spec.name}_recall": pr["recall"]}
             elapsed = time.time() - start
             records.append(dict(
                 results=results, metric=spec.name, total_time=elapsed, total_time_str=_time_str(elapsed),
                 num_gpus=len(tf.config.list_logical_devices("GPU")), snapshot_pkl=snapshot,
-                timestamp=time.time(), num_real=len(real_feats), num_gen=len(gen),
-                feature_network="inception-v3 pool3" + (" (official PR uses VGG16 features)"
-                                                        if spec.kind == "pr" else "")))
+                timestamp=time.time(), num_real=num_real, num_gen=num_gen,
+                feature_network=_FEATURES[spec.kind]))
         return records
+
+    def _ppl(self, G, spec: MetricSpec) -> float:
+        if self._lpips is None:
+            self._lpips = lpips.load(*self.lpips_paths)
+        labels = dataset_labels(self.data, self.labels) if G.c_dim else None
+        distances = ppl.path_length_samples(
+            G, self._lpips, spec.num_gen, spec.space, spec.sampling, spec.crop, batch_size=max(1, self.batch_size // 8),
+            label_pool=labels, seed=self.seed, progress=self.progress)
+        return ppl.filtered_mean(distances)
+
+
+_FEATURES = {"fid": "inception-v3 pool3", "kid": "inception-v3 pool3",
+             "pr": "inception-v3 pool3 (official PR uses VGG16 features)", "ppl": "lpips-vgg16"}
 

@@ -2,6 +2,7 @@
 
     python -m tf_stylegan.tools.evaluate --network=out/G_ema.keras --data=bundled:emoji64 \
         --metrics=fid2k_full,kid2k_full,pr2k3_full
+    ... --metrics=ppl2_wend_1k --lpips=vgg16-397923af.pth,vgg.pth
 
 Writes one JSON line per metric, in the official layout, to --out (default:
 metric-<name>.jsonl beside the network) and prints it. The network can be a
@@ -22,6 +23,8 @@ flags.DEFINE_string("network", None, "Generator: a .keras file or an official .p
 flags.DEFINE_string("data", None, "Dataset directory (tools.dataset) or bundled:emoji64.")
 flags.DEFINE_list("metrics", ["fid50k_full"], "Metrics, e.g. fid50k_full,kid50k_full,pr50k3_full (counts may vary).")
 flags.DEFINE_string("inception", None, "FID Inception weights (default: the cache; see tools.fetch_weights).")
+flags.DEFINE_list("lpips", [], "LPIPS-VGG16 weights for PPL: torchvision's vgg16 .pth and lpips' v0.1 vgg.pth "
+                  "(or one .npz of ours).")
 flags.DEFINE_string("cache_dir", None, "Cache for weights and dataset features.")
 flags.DEFINE_enum("precision", "fp32", ["fp32", "bf16"], "Feature network precision (bf16: faster on CPUs "
                   "with AVX512-BF16/AMX; see bench/metrics.py for its FID error).")
@@ -40,14 +43,15 @@ def main(argv):
     from tf_stylegan.metrics import weights
     from tf_stylegan.metrics.suite import Evaluator, parse_metric
 
-    for name in FLAGS.metrics:
-        parse_metric(name)  # bad names fail before any work
+    specs = [parse_metric(name) for name in FLAGS.metrics]  # bad names fail before any work
+    needs_inception = any(spec.kind != "ppl" for spec in specs)
     nets = load(FLAGS.network)
     G = nets.get("G_ema") or nets.get("G")
     if G is None:
         raise ValueError(f"--network={FLAGS.network}: holds no generator.")
     evaluator = Evaluator(
-        FLAGS.data, weights.inception_path(FLAGS.inception, FLAGS.cache_dir), weights.cache_dir(FLAGS.cache_dir),
+        FLAGS.data, weights.inception_path(FLAGS.inception, FLAGS.cache_dir) if needs_inception else None,
+        weights.cache_dir(FLAGS.cache_dir), lpips_paths=tuple(FLAGS.lpips),
         dtype="mixed_bfloat16" if FLAGS.precision == "bf16" else "float32", batch_size=FLAGS.batch,
         max_real=FLAGS.max_real, labels=FLAGS.labels, seed=FLAGS.seed)
     for record in evaluator.evaluate(G, FLAGS.metrics, snapshot=os.path.basename(FLAGS.network),

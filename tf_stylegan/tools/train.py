@@ -43,6 +43,7 @@ flags.DEFINE_string("augment", None, "DiffAugment policy for D's inputs, e.g. co
 flags.DEFINE_list("metrics", [], "Metrics computed at each snapshot, e.g. fid2k_full,kid2k_full "
                   "(see tools.evaluate); logged to TensorBoard and metric-*.jsonl.")
 flags.DEFINE_string("inception", None, "FID Inception weights for --metrics (default: the cache).")
+flags.DEFINE_list("lpips", [], "LPIPS-VGG16 weights for PPL metrics (see tools.evaluate --lpips).")
 flags.DEFINE_string("export", None, "Also write G_ema as a SavedModel here when training ends.")
 flags.mark_flags_as_required(["data", "outdir"])
 FLAGS = flags.FLAGS
@@ -62,7 +63,7 @@ def main(argv):
         g_lr=FLAGS.g_lr, d_lr=FLAGS.d_lr, snap_kimg=FLAGS.snap, checkpoint_every=FLAGS.checkpoint_every,
         keep=FLAGS.keep, resume=FLAGS.resume, init_from=FLAGS.init_from, seed=FLAGS.seed,
         max_rollbacks=FLAGS.max_rollbacks, blowup=FLAGS.blowup, export=FLAGS.export, augment=FLAGS.augment,
-        metrics=tuple(FLAGS.metrics), inception=FLAGS.inception,
+        metrics=tuple(FLAGS.metrics), inception=FLAGS.inception, lpips=tuple(FLAGS.lpips),
     )
     try:
         Trainer(opts).run()

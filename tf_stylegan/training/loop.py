@@ -69,6 +69,7 @@ class TrainOptions:
     augment: str | None = None
     metrics: tuple[str, ...] = ()
     inception: str | None = None
+    lpips: tuple[str, ...] = ()
 
 
 def make_strategy() -> tf.distribute.Strategy:
@@ -113,9 +114,11 @@ class Trainer:
             from tf_stylegan.metrics import weights
             from tf_stylegan.metrics.suite import parse_metric
 
-            for name in opts.metrics:
-                parse_metric(name)
-            weights.inception_path(opts.inception)
+            specs = [parse_metric(name) for name in opts.metrics]
+            if any(spec.kind != "ppl" for spec in specs):
+                weights.inception_path(opts.inception)
+            if any(spec.kind == "ppl" for spec in specs) and not opts.lpips:
+                raise TrainingError("--metrics asks for PPL; give the LPIPS weights with --lpips.")
         self.strategy = make_strategy()
         self.info = read_info(opts.data)
         self.preset = _network_kwargs(opts, self.info, self.strategy.num_replicas_in_sync)
@@ -270,11 +273,13 @@ class Trainer:
         """The metrics callback, built on first use (it loads the Inception and caches real features)."""
         if getattr(self, "_metric_logger", None) is None:
             from tf_stylegan.metrics import weights
-            from tf_stylegan.metrics.suite import Evaluator
+            from tf_stylegan.metrics.suite import Evaluator, parse_metric
             from tf_stylegan.training.callbacks import Metrics
 
-            evaluator = Evaluator(self.opts.data, weights.inception_path(self.opts.inception),
-                                  weights.cache_dir(), strategy=self.strategy, progress=self.opts.progress)
+            needs_inception = any(parse_metric(m).kind != "ppl" for m in self.opts.metrics)
+            evaluator = Evaluator(self.opts.data, weights.inception_path(self.opts.inception) if needs_inception
+                                  else None, weights.cache_dir(), strategy=self.strategy,
+                                  progress=self.opts.progress, lpips_paths=self.opts.lpips)
             self._metric_logger = Metrics(evaluator, list(self.opts.metrics), self.opts.outdir, writer=self.writer)
         return self._metric_logger
 
