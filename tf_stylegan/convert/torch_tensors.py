@@ -21,7 +21,7 @@ import numpy as np
 from tf_stylegan.convert import safe_pickle
 from tf_stylegan.convert.errors import CheckpointError
 
-_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _STORAGE_DTYPES = {
     "DoubleStorage": np.float64,
     "FloatStorage": np.float32,
@@ -89,6 +89,7 @@ def torch_globals(path: str) -> dict[tuple[str, str], Any]:
     table[("torch._utils", "_rebuild_parameter_with_state")] = _rebuild_parameter_with_state
     table[("torch.storage", "_load_from_bytes")] = lambda data: load_legacy_storage(data, path)
     table[("torch", "Size")] = tuple
+    table[("argparse", "Namespace")] = safe_pickle.SavedState  # training args saved beside the weights
     return table
 
 
@@ -140,7 +141,7 @@ def _read_legacy(stream: io.BytesIO, path: str) -> Any:
         return safe_pickle.SafeUnpickler(stream, path, allowed, handler).load()
 
     try:
-        if read_pickle() != _LEGACY_MAGIC:
+        if read_pickle() != LEGACY_MAGIC:
             raise CheckpointError(path, "bad magic number: not a torch file.")
         read_pickle()  # protocol version
         read_pickle()  # sys info

@@ -38,8 +38,15 @@ flags.DEFINE_string("init_from", None, "Start from these weights: our .keras/che
 flags.DEFINE_integer("seed", 0, "Seed of the data order and every random draw.")
 flags.DEFINE_integer("max_rollbacks", 3, "Divergence guard: rollbacks to the last checkpoint before giving up.")
 flags.DEFINE_float("blowup", 100.0, "Divergence guard: a G or D loss above this counts as divergence.")
-flags.DEFINE_string("augment", None, "DiffAugment policy for D's inputs, e.g. color,translation,cutout; "
-                    "'' for none (default: the preset's).")
+flags.DEFINE_string("augment", None, "Augmentation of D's inputs: 'ada' (adaptive discriminator augmentation), "
+                    "a DiffAugment policy such as color,translation,cutout, or '' for none (default: the preset's).")
+flags.DEFINE_string("augpipe", None, "ADA stages: a preset (bgc, bg, blit, geom, color, bgcc) or a comma list "
+                    "of stages (xflip, rotate90, xint, scale, rotate, aniso, xfrac, brightness, contrast, lumaflip, "
+                    "hue, saturation, cutout). Default: the preset's, else bgc.")
+flags.DEFINE_float("minutes", None, "Also stop after this many minutes of training (checkpoint and snapshot "
+                   "are written as at the end of --kimg).")
+flags.DEFINE_float("ada_p", None, "Fixed ADA probability in [0, 1] (default: adaptive).")
+flags.DEFINE_float("ada_target", 0.6, "ADA target for the mean sign of D(real).")
 flags.DEFINE_list("metrics", [], "Metrics computed at each snapshot, e.g. fid2k_full,kid2k_full "
                   "(see tools.evaluate); logged to TensorBoard and metric-*.jsonl.")
 flags.DEFINE_string("inception", None, "FID Inception weights for --metrics (default: the cache).")
@@ -63,6 +70,8 @@ def main(argv):
         g_lr=FLAGS.g_lr, d_lr=FLAGS.d_lr, snap_kimg=FLAGS.snap, checkpoint_every=FLAGS.checkpoint_every,
         keep=FLAGS.keep, resume=FLAGS.resume, init_from=FLAGS.init_from, seed=FLAGS.seed,
         max_rollbacks=FLAGS.max_rollbacks, blowup=FLAGS.blowup, export=FLAGS.export, augment=FLAGS.augment,
+        ada_stages=FLAGS.augpipe, ada_p=FLAGS.ada_p, ada_target=FLAGS.ada_target,
+        minutes=FLAGS.minutes,
         metrics=tuple(FLAGS.metrics), inception=FLAGS.inception, lpips=tuple(FLAGS.lpips),
     )
     try:

@@ -70,6 +70,10 @@ class TrainOptions:
     metrics: tuple[str, ...] = ()
     inception: str | None = None
     lpips: tuple[str, ...] = ()
+    ada_stages: str | None = None
+    ada_p: float | None = None  # given: a fixed ADA probability
+    ada_target: float = 0.6
+    minutes: float | None = None  # also stop (with a checkpoint and snapshot) after this much wall time
 
 
 def make_strategy() -> tf.distribute.Strategy:
@@ -132,6 +136,9 @@ class Trainer:
         import keras
 
         keras.utils.set_random_seed(opts.seed)  # the initial weights are part of the run's determinism
+        augment = opts.augment if opts.augment is not None else t.get("augment")
+        if opts.ada_p is not None and augment != "ada":
+            raise TrainingError(f"--ada-p fixes ADA's probability, but --augment is {augment!r}; add --augment=ada.")
         with self.strategy.scope():
             G, D = self.preset.build()
             self.gan = StyleGAN2(
@@ -139,7 +146,10 @@ class Trainer:
                 pl_weight=t.get("pl_weight", 2.0), style_mixing_prob=t.get("style_mixing_prob", 0.9),
                 g_reg_interval=t.get("g_reg_interval", 4), d_reg_interval=t.get("d_reg_interval", 16),
                 ema_kimg=t.get("ema_kimg", 10.0), ema_rampup=t.get("ema_rampup"), seed=opts.seed,
-                augment=opts.augment if opts.augment is not None else t.get("augment"),
+                augment=augment, ada_stages=opts.ada_stages or t.get("ada_stages", "bgc"),
+                ada_p=opts.ada_p if opts.ada_p is not None else t.get("ada_p", 0.0),
+                ada_target=None if opts.ada_p is not None else opts.ada_target,
+                ada_kimg=t.get("ada_kimg", 500.0),
             )
             betas = tuple(t.get("betas", (0.0, 0.99)))
             g_opt = lazy_adam(self.g_lr, betas, self.gan.g_reg_interval, name="g_adam")
@@ -334,7 +344,8 @@ class Trainer:
                    disable=not opts.progress, desc="training")
         logs: dict = {}
         recent = collections.deque([(time.time(), int(self.gan.nimg.numpy()))], maxlen=50)
-        while int(self.gan.nimg.numpy()) < target:
+        deadline = time.time() + opts.minutes * 60 if opts.minutes else float("inf")
+        while int(self.gan.nimg.numpy()) < target and time.time() < deadline:
             logs = {k: float(v) for k, v in train(iterator).items()}
             for hook in self.hooks:
                 hook(self, logs)

@@ -25,6 +25,7 @@ from tf_stylegan.layers.equalized import PACKAGE
 from tf_stylegan.networks import Discriminator, Generator
 from tf_stylegan.ops.random import fold, replica_normal, replica_position
 from tf_stylegan.training import losses
+from tf_stylegan.training.ada import AdaController, AugmentPipe, check_probability
 from tf_stylegan.training.augment import diff_augment, parse_policy
 
 
@@ -73,8 +74,13 @@ class StyleGAN2(keras.Model):
       g_reg_interval, d_reg_interval: lazy regularisation intervals (None = never).
       ema_kimg, ema_rampup: G_ema half-life in kimg, and its ramp-up ratio (None = off).
       seed: the seed of every random draw of training.
-      augment: DiffAugment policy for every image D sees, e.g. "color,translation,cutout"
-        (None = no augmentation). Helps a lot on small datasets.
+      augment: augmentation of every image D sees: "ada" (adaptive discriminator
+        augmentation), a DiffAugment policy such as "color,translation,cutout",
+        or None. Both help a lot on small datasets.
+      ada_stages: ADA pipeline: a preset ("bgc", the paper's default) or stage names.
+      ada_p: ADA's initial probability (the fixed one when ada_target is None).
+      ada_target: target mean sign of D(real) for adapting p (0.6); None = fixed p.
+      ada_interval, ada_kimg: steps between p updates; kimg for p to move by 1.
 
     Example:
       >>> gan = StyleGAN2(G, D, r1_gamma=1.0)
@@ -98,12 +104,29 @@ class StyleGAN2(keras.Model):
         ema_rampup: float | None = None,
         seed: int = 0,
         augment: str | None = None,
+        ada_stages: str = "bgc",
+        ada_p: float = 0.0,
+        ada_target: float | None = 0.6,
+        ada_interval: int = 4,
+        ada_kimg: float = 500.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if augment:
+        augment = augment or None
+        self.ada_pipe = self.ada_controller = None
+        if augment == "ada":
+            self.ada_pipe = AugmentPipe(ada_stages)
+            if ada_target is not None:
+                self.ada_controller = AdaController(ada_target, ada_interval, ada_kimg)
+        elif augment:
             parse_policy(augment)
-        self.augment = augment or None
+        self.augment = augment
+        self.ada_stages, self.ada_target = ada_stages, ada_target
+        self.ada_interval, self.ada_kimg = int(ada_interval), float(ada_kimg)
+        self.ada_p = self.add_weight(name="ada_p", shape=(), initializer=keras.initializers.Constant(
+            check_probability(ada_p)), trainable=False, aggregation="only_first_replica")
+        self.ada_signs = self.add_weight(name="ada_signs", shape=(2,), initializer="zeros", trainable=False,
+                                         aggregation="only_first_replica")  # [sum of sign(D(real)), count]
         if G.img_resolution != D.img_resolution or G.img_channels != D.img_channels or G.c_dim != D.c_dim:
             raise ValueError(
                 f"G makes {G.img_resolution}px x{G.img_channels} images with c_dim {G.c_dim}, but D takes "
@@ -157,7 +180,8 @@ class StyleGAN2(keras.Model):
         """Everything training needs to resume exactly (networks, optimizers, counters)."""
         return tf.train.Checkpoint(
             G=self.G, D=self.D, G_ema=self.G_ema, g_optimizer=self.g_optimizer,
-            d_optimizer=self.d_optimizer, step=self.step, nimg=self.nimg, pl_mean=self.pl_mean, **extra,
+            d_optimizer=self.d_optimizer, step=self.step, nimg=self.nimg, pl_mean=self.pl_mean,
+            ada_p=self.ada_p, ada_signs=self.ada_signs, **extra,
         )
 
     def phases_at(self, step: int) -> tuple[bool, bool]:
@@ -201,9 +225,14 @@ class StyleGAN2(keras.Model):
 
     def _d(self, images, c, seed):
         """D on (augmented) images: every image D sees goes through the same augmentation."""
+        return tf.cast(self.D(self._augment(images, seed), c), tf.float32)
+
+    def _augment(self, images, seed):
+        if self.ada_pipe is not None:
+            return self.ada_pipe(images, self.ada_p, seed)
         if self.augment:
-            images = diff_augment(images, self.augment, seed)
-        return tf.cast(self.D(images, c), tf.float32)
+            return diff_augment(images, self.augment, seed)
+        return images
 
     def _replica_step(self, data, do_greg: bool, do_dreg: bool):
         G, D = self.G, self.D
@@ -258,13 +287,12 @@ class StyleGAN2(keras.Model):
         logs["D_fake"] = tf.reduce_mean(fake_logits)
         logs["D_real_acc"] = tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
         logs["D_fake_acc"] = tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))
+        logs["sign_sum"] = tf.reduce_sum(tf.sign(real_logits))  # summed over replicas, for ADA
 
         # Dreg: R1
         if do_dreg:
             with tf.GradientTape() as tape:
-                reals = real_img
-                if self.augment:  # R1 on what D sees: the augmented reals
-                    reals = diff_augment(real_img, self.augment, fold(seed, "Dreg_aug"))
+                reals = self._augment(real_img, fold(seed, "Dreg_aug"))  # R1 on what D sees
                 r1, _ = losses.r1_penalty(D, reals, real_c)
                 loss_r1 = tf.reduce_mean(r1) * (self.r1_gamma / 2) * self.d_reg_interval
                 scaled = self.d_optimizer.scale_loss(loss_r1 * per_replica)
@@ -276,6 +304,16 @@ class StyleGAN2(keras.Model):
         logs["pl_mean"] = tf.identity(self.pl_mean)
         logs["batch"] = batch
         return logs
+
+    def update_ada(self, sign_sum: tf.Tensor, global_batch: tf.Tensor) -> None:
+        """Accumulates sign(D(real)); every ada_interval steps moves p towards the target."""
+        if self.ada_controller is None:
+            return
+        signs = self.ada_signs.assign_add(tf.stack([sign_sum, tf.cast(global_batch, tf.float32)]))
+        due = tf.equal((self.step + 1) % self.ada_interval, 0)
+        mean_sign = signs[0] / tf.maximum(signs[1], 1.0)
+        self.ada_p.assign(tf.where(due, self.ada_controller.adjust(self.ada_p, mean_sign, global_batch), self.ada_p))
+        self.ada_signs.assign(tf.where(due, tf.zeros(2), signs))
 
     def update_ema(self, global_batch: tf.Tensor) -> None:
         """G_ema <- lerp(G, G_ema, beta), beta = 0.5 ** (batch / ema_nimg); buffers copied."""
@@ -295,7 +333,10 @@ class StyleGAN2(keras.Model):
         def step(data):
             logs = strategy.run(self._replica_step, args=(data, do_greg, do_dreg))
             global_batch = strategy.reduce("sum", logs.pop("batch"), axis=None)
+            sign_sum = strategy.reduce("sum", logs.pop("sign_sum"), axis=None)
             logs = {k: strategy.reduce("mean", v, axis=None) for k, v in logs.items()}
+            self.update_ada(sign_sum, global_batch)
+            logs["ada_p"] = tf.identity(self.ada_p)
             self.update_ema(global_batch)
             self.nimg.assign_add(tf.cast(global_batch, tf.int64))
             self.step.assign_add(1)
@@ -335,6 +376,8 @@ class StyleGAN2(keras.Model):
             "pl_decay": self.pl_decay, "style_mixing_prob": self.style_mixing_prob,
             "g_reg_interval": self.g_reg_interval, "d_reg_interval": self.d_reg_interval,
             "ema_kimg": self.ema_kimg, "ema_rampup": self.ema_rampup, "seed": self.seed, "augment": self.augment,
+            "ada_stages": self.ada_stages, "ada_p": float(self.ada_p.numpy()), "ada_target": self.ada_target,
+            "ada_interval": self.ada_interval, "ada_kimg": self.ada_kimg,
         }
 
     @classmethod

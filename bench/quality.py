@@ -1,0 +1,71 @@
+"""FID per training minute on the bundled data: ADA vs DiffAugment vs no augmentation, in one run.
+
+    .venv/bin/python bench/quality.py --minutes=20 --inception=.cache/weights/fid_helper_default_1.pt
+
+Trains the preset (default cpu32, bfloat16) for --minutes of wall time per
+variant, one after the other, then computes FID of G_ema (--num-gen samples,
+truncation 1) against all real images of bundled:emoji64 with the FID
+Inception. Prints one JSON object with FID, kimg and the final ADA p per
+variant, and an untrained G's FID for scale; grids and networks stay in
+--outdir/<variant>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+
+from tf_stylegan.metrics.suite import Evaluator  # noqa: E402
+from tf_stylegan.training.loop import Trainer, TrainOptions  # noqa: E402
+
+VARIANTS = {"ada": "ada", "diffaugment": "color,translation,cutout", "none": ""}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--inception", required=True)
+    parser.add_argument("--config", default="cpu32")
+    parser.add_argument("--data", default="bundled:emoji64")
+    parser.add_argument("--precision", default="bf16")
+    parser.add_argument("--num-gen", type=int, default=2000)
+    parser.add_argument("--variants", default="ada,diffaugment,none")
+    parser.add_argument("--outdir", default="out/quality")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    evaluator = Evaluator(args.data, args.inception, os.path.join(args.outdir, "cache"), progress=False)
+    fid_name = f"fid{args.num_gen}_full"
+    out = {"config": args.config, "data": args.data, "precision": args.precision, "minutes": args.minutes,
+           "num_gen": args.num_gen, "threads": os.cpu_count(), "variants": {}}
+    for variant in args.variants.split(","):
+        opts = TrainOptions(data=args.data, outdir=os.path.join(args.outdir, variant), config=args.config,
+                            kimg=100000, precision=args.precision, augment=VARIANTS[variant], minutes=args.minutes,
+                            snap_kimg=10000, checkpoint_every=1000, progress=False, seed=args.seed)
+        keras.backend.clear_session()
+        trainer = Trainer(opts)
+        if "untrained_fid" not in out:
+            out["untrained_fid"] = round(evaluator.evaluate(trainer.gan.G_ema, [fid_name])[0]["results"][fid_name], 2)
+        start = time.time()
+        trainer.run()
+        seconds = time.time() - start
+        fid = evaluator.evaluate(trainer.gan.G_ema, [fid_name])[0]["results"][fid_name]
+        out["variants"][variant] = {
+            "augment": VARIANTS[variant] or "none", "fid": round(fid, 2),
+            "kimg": round(int(trainer.gan.nimg.numpy()) / 1000, 2), "train_seconds": round(seconds, 1),
+            "ada_p": round(float(trainer.gan.ada_p.numpy()), 3), "grid": os.path.join(opts.outdir, "grid.png"),
+        }
+        print(json.dumps({variant: out["variants"][variant]}), flush=True)
+    if "ada" in out["variants"] and "none" in out["variants"]:
+        out["fid_ratio_ada_vs_none"] = round(out["variants"]["ada"]["fid"] / out["variants"]["none"]["fid"], 3)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

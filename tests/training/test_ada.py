@@ -1,0 +1,134 @@
+"""Adaptive discriminator augmentation: identity at p = 0, what each stage does, the p controller."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import tiny_data, tiny_gan
+
+from tf_stylegan.training.ada import STAGES, AdaController, AugmentPipe, parse_stages
+
+SEED = tf.constant([5, 6], tf.int64)
+
+
+def _smooth_images(n=8, size=16):
+    """Smooth, band-limited test images (resampling is exact up to the filters' ripple on them)."""
+    yy, xx = np.meshgrid(np.linspace(0, 1, size), np.linspace(0, 1, size), indexing="ij")
+    rng = np.random.RandomState(0)
+    imgs = [np.stack([np.sin(2 * np.pi * (a * xx + b * yy) + c) for a, b, c in rng.uniform(0, 1.2, (3, 3))], -1)
+            for _ in range(n)]
+    return tf.constant(np.stack(imgs).astype(np.float32) * 0.5)
+
+
+@pytest.mark.parametrize("stages", ["bgc", "bgcc", "xflip", "cutout", "hue,saturation"])
+def test_p_zero_is_the_identity(stages):
+    x = tf.random.normal([4, 16, 16, 3])
+    np.testing.assert_array_equal(AugmentPipe(stages)(x, 0.0, SEED), x)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])
+def test_each_stage_keeps_shape_dtype_and_passes_gradients(stage, dtype):
+    x = tf.cast(_smooth_images(4), dtype)
+    pipe = AugmentPipe(stage)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = pipe(x, 1.0, SEED)
+        total = tf.reduce_sum(tf.cast(y, tf.float32) ** 2)
+    assert y.shape == x.shape and y.dtype == dtype
+    grad = tape.gradient(total, x)
+    assert grad is not None and np.all(np.isfinite(tf.cast(grad, tf.float32).numpy()))
+    assert float(tf.reduce_sum(tf.abs(tf.cast(grad, tf.float32)))) > 0
+    np.testing.assert_array_equal(pipe(x, 1.0, SEED), y)  # stateless: same seed, same result
+
+
+def _closest(candidates, y):
+    errs = [np.abs(c - y).max() for c in candidates]
+    return int(np.argmin(errs)), min(errs)
+
+
+def test_xflip_and_rotate90_match_the_exact_transforms():
+    # Not bit-exact: the sym6 filters are slightly asymmetric, so a mirrored image is filtered a
+    # little differently on the way up than on the way down (as in the official pipeline).
+    x = _smooth_images(8).numpy()
+    flips = AugmentPipe("xflip")(tf.constant(x), 1.0, SEED).numpy()
+    kinds = set()
+    for xi, yi in zip(x, flips):
+        kind, err = _closest([xi, xi[:, ::-1]], yi)
+        kinds.add(kind)
+        assert err < 0.05  # images have amplitude 0.5; a wrong candidate is off by ~0.5
+    assert kinds == {0, 1}  # both outcomes occur in 8 images
+    rots = AugmentPipe("rotate90")(tf.constant(x), 1.0, SEED).numpy()
+    for xi, yi in zip(x, rots):
+        assert _closest([np.rot90(xi, k, axes=(0, 1)) for k in range(4)], yi)[1] < 0.05
+
+
+def test_integer_translation_moves_whole_pixels():
+    x = _smooth_images(8).numpy()
+    y = AugmentPipe("xint")(tf.constant(x), 1.0, SEED).numpy()
+    for xi, yi in zip(x, y):
+        errs = [np.abs(yi[4:-4, 4:-4] - np.roll(xi, (dy, dx), axis=(0, 1))[4:-4, 4:-4]).max()
+                for dy in range(-2, 3) for dx in range(-2, 3)]
+        assert min(errs) < 0.05  # interior matches a whole-pixel shift (max 0.125 * 16 = 2 px)
+
+
+def test_brightness_adds_one_constant_per_image_and_lumaflip_negates_luma():
+    x = _smooth_images(8)
+    y = AugmentPipe("brightness")(x, 1.0, SEED) - x
+    offsets = y.numpy().reshape(8, -1)
+    np.testing.assert_allclose(offsets, offsets[:, :1].repeat(offsets.shape[1], 1), atol=1e-5)
+    assert np.std(offsets[:, 0]) > 0.01
+    luma_in = tf.reduce_sum(x, axis=-1).numpy()
+    luma_out = tf.reduce_sum(AugmentPipe("lumaflip")(x, 1.0, SEED), axis=-1).numpy()
+    signs = set()
+    for a, b in zip(luma_in, luma_out):
+        same, flipped = np.abs(a - b).max(), np.abs(a + b).max()
+        assert min(same, flipped) < 1e-4
+        signs.add(same < flipped)
+    assert signs == {True, False}
+
+
+def test_stage_probability_follows_p():
+    x = tf.zeros([2000, 4, 4, 3])
+    y = AugmentPipe("brightness")(x, 0.3, SEED).numpy()
+    applied = np.mean(np.abs(y[:, 0, 0, 0]) > 0)
+    assert abs(applied - 0.3) < 0.04
+
+
+def test_controller_moves_p_towards_the_target():
+    ctl = AdaController(target=0.6, interval=4, kimg=10)
+    step = 32 * 4 / 10000
+    p = ctl.adjust(tf.constant(0.5), tf.constant(0.9), 32)  # D overfits: sign(D(real)) mostly +1
+    assert float(p) == pytest.approx(0.5 + step)
+    p = ctl.adjust(tf.constant(0.5), tf.constant(0.2), 32)
+    assert float(p) == pytest.approx(0.5 - step)
+    assert float(ctl.adjust(tf.constant(0.0), tf.constant(-1.0), 32)) == 0.0
+    assert float(ctl.adjust(tf.constant(1.0), tf.constant(1.0), 32)) == 1.0
+
+
+def test_training_updates_p_every_interval_from_real_signs():
+    gan = tiny_gan(augment="ada", ada_interval=2, ada_kimg=1.0)
+    gan.compile(g_lr=0.002, d_lr=0.002)
+    it = iter(tiny_data(batch=4))
+    train = gan.make_train_function()
+    for _ in range(2):
+        logs = train(it)
+    # After one interval of 2 steps x 4 images, p moved by +-8/1000 from 0 (and is clamped at 0).
+    assert float(gan.ada_p.numpy()) in (0.0, pytest.approx(0.008))
+    # Drive the controller directly: an overfitting D (all signs +1) raises p at the next due step.
+    before = float(gan.ada_p.numpy())
+    gan.step.assign(3)
+    gan.ada_signs.assign([0.0, 0.0])
+    gan.update_ada(tf.constant(4.0), tf.constant(4))
+    assert float(gan.ada_p.numpy()) == pytest.approx(min(before + 0.008, 1.0))
+    assert np.all(gan.ada_signs.numpy() == 0)  # the accumulator restarts
+    assert "ada_p" in logs
+
+
+def test_bad_settings():
+    with pytest.raises(ValueError, match="unknown stages \\['spin'\\]"):
+        AugmentPipe("xflip,spin")
+    with pytest.raises(ValueError, match="probability in \\[0, 1\\]"):
+        tiny_gan(augment="ada", ada_p=1.5)
+    with pytest.raises(ValueError, match="target must be in"):
+        tiny_gan(augment="ada", ada_target=1.2)
+    assert parse_stages("bgc")[-1] == "saturation"

@@ -1,0 +1,293 @@
+"""Adaptive discriminator augmentation (Karras et al. 2020, "Training GANs with Limited Data").
+
+Every image D sees, real or generated (and the reals of R1), passes through
+the same stochastic, differentiable pipeline; each stage runs on each image
+with probability p times its multiplier. Stages, in the official order:
+  pixel blitting: xflip, rotate90, xint (integer translation);
+  geometric: scale, rotate, aniso, xfrac (fractional translation);
+  colour: brightness, contrast, lumaflip, hue, saturation;
+  cutout.
+All geometric stages are composed into one affine matrix per image and
+executed once by resampling: reflect-pad, 2x upsampling with the sym6
+wavelet filter, bilinear sampling, filtered 2x downsampling. Filtering
+before and after keeps the transforms from leaking aliasing artefacts into
+G. Colour stages compose into one 4x4 matrix. The random draws are stateless
+global-batch draws (see ops.random), so distributed and resumed runs augment
+as one uninterrupted run does.
+
+`AdaController` tunes p: every `interval` steps it compares the mean sign of
+D(real) with the target (0.6) and moves p by batch * interval / (kimg * 1000),
+so that p can go from 0 to 1 in `kimg` thousand images.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from tf_stylegan.ops.random import fold, replica_normal, replica_uniform
+from tf_stylegan.ops.upfirdn2d import downsample2d, setup_filter, upsample2d
+
+STAGES = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
+          "brightness", "contrast", "lumaflip", "hue", "saturation", "cutout")
+PRESETS = {
+    "blit": ("xflip", "rotate90", "xint"),
+    "geom": ("scale", "rotate", "aniso", "xfrac"),
+    "color": ("brightness", "contrast", "lumaflip", "hue", "saturation"),
+    "bg": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac"),
+    "bgc": ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
+            "brightness", "contrast", "lumaflip", "hue", "saturation"),
+    "bgcc": STAGES,
+}
+# The official magnitudes.
+XINT_MAX, SCALE_STD, ROTATE_MAX, ANISO_STD, XFRAC_STD = 0.125, 0.2, 1.0, 0.2, 0.125
+BRIGHTNESS_STD, CONTRAST_STD, HUE_MAX, SATURATION_STD, CUTOUT_SIZE = 0.2, 0.5, 1.0, 1.0, 0.5
+SYM6 = (0.015404109327027373, 0.0034907120842174702, -0.11799011114819057, -0.048311742585633,
+        0.4910559419267466, 0.787641141030194, 0.3379294217276218, -0.07263752278646252,
+        -0.021060292512300564, 0.04472490177066578, 0.0017677118642428036, -0.007800708325034148)
+
+
+def parse_stages(spec: str) -> tuple[str, ...]:
+    """'bgc' or a comma list of stage names -> the stages, in pipeline order."""
+    spec = spec.replace(" ", "")
+    names = PRESETS.get(spec) or tuple(s for s in spec.split(",") if s)
+    unknown = sorted(set(names) - set(STAGES))
+    if unknown or not names:
+        raise ValueError(f"ADA pipeline {spec!r}: unknown stages {unknown}; use a preset "
+                         f"({', '.join(PRESETS)}) or stages from {', '.join(STAGES)}.")
+    return tuple(s for s in STAGES if s in names)
+
+
+def check_probability(p: float, what: str = "ADA p") -> float:
+    p = float(p)
+    if not 0.0 <= p <= 1.0 or math.isnan(p):
+        raise ValueError(f"{what} must be a probability in [0, 1], got {p}.")
+    return p
+
+
+# ------------------------------------------------------------------ matrices [N, k, k]
+
+def _mat(rows):
+    return tf.stack([tf.stack(r, axis=-1) for r in rows], axis=-2)
+
+
+def _translate2d(tx, ty):
+    one, zero = tf.ones_like(tx), tf.zeros_like(tx)
+    return _mat([[one, zero, tx], [zero, one, ty], [zero, zero, one]])
+
+
+def _scale2d(sx, sy):
+    one, zero = tf.ones_like(sx), tf.zeros_like(sx)
+    return _mat([[sx, zero, zero], [zero, sy, zero], [zero, zero, one]])
+
+
+def _rotate2d(theta):
+    one, zero, c, s = tf.ones_like(theta), tf.zeros_like(theta), tf.cos(theta), tf.sin(theta)
+    return _mat([[c, -s, zero], [s, c, zero], [zero, zero, one]])
+
+
+def _translate3d(t):
+    one, zero = tf.ones_like(t), tf.zeros_like(t)
+    return _mat([[one, zero, zero, t], [zero, one, zero, t], [zero, zero, one, t], [zero, zero, zero, one]])
+
+
+def _scale3d(s):
+    one, zero = tf.ones_like(s), tf.zeros_like(s)
+    return _mat([[s, zero, zero, zero], [zero, s, zero, zero], [zero, zero, s, zero], [zero, zero, zero, one]])
+
+
+def _rotate3d_luma(theta):
+    """Rotation by theta around the luma axis (1, 1, 1) / sqrt(3) (Rodrigues)."""
+    v = 1.0 / math.sqrt(3.0)
+    s, c = tf.sin(theta), tf.cos(theta)
+    cc = 1.0 - c
+    one, zero = tf.ones_like(theta), tf.zeros_like(theta)
+    d, o1, o2 = v * v * cc + c, v * v * cc - v * s, v * v * cc + v * s
+    return _mat([[d, o1, o2, zero], [o2, d, o1, zero], [o1, o2, d, zero], [zero, zero, zero, one]])
+
+
+# ------------------------------------------------------------------ execution
+
+def _grid_sample_bilinear(images: tf.Tensor, theta: tf.Tensor, out_h: int, out_w: int) -> tf.Tensor:
+    """torch's affine_grid + grid_sample (bilinear, zero padding, align_corners=False), NHWC."""
+    n = tf.shape(images)[0]
+    in_h, in_w = images.shape[1], images.shape[2]
+    ys = (2.0 * tf.range(out_h, dtype=tf.float32) + 1.0) / out_h - 1.0
+    xs = (2.0 * tf.range(out_w, dtype=tf.float32) + 1.0) / out_w - 1.0
+    gy, gx = tf.meshgrid(ys, xs, indexing="ij")
+    base = tf.stack([tf.reshape(gx, [-1]), tf.reshape(gy, [-1]), tf.ones([out_h * out_w])], axis=0)  # [3, P]
+    grid = tf.matmul(theta, tf.broadcast_to(base, [n, 3, out_h * out_w]))  # [N, 2, P]
+    ix = ((grid[:, 0] + 1.0) * in_w - 1.0) / 2.0
+    iy = ((grid[:, 1] + 1.0) * in_h - 1.0) / 2.0
+    x0, y0 = tf.floor(ix), tf.floor(iy)
+    wx, wy = ix - x0, iy - y0
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]])  # a ring of zeros for taps outside
+
+    def tap(yy, xx):
+        yi = tf.cast(tf.clip_by_value(yy, -1.0, float(in_h)), tf.int32) + 1
+        xi = tf.cast(tf.clip_by_value(xx, -1.0, float(in_w)), tf.int32) + 1
+        return tf.gather_nd(padded, tf.stack([yi, xi], axis=-1), batch_dims=1)  # [N, P, C]
+
+    out = (tap(y0, x0) * ((1 - wx) * (1 - wy))[..., None] + tap(y0, x0 + 1) * (wx * (1 - wy))[..., None]
+           + tap(y0 + 1, x0) * ((1 - wx) * wy)[..., None] + tap(y0 + 1, x0 + 1) * (wx * wy)[..., None])
+    return tf.reshape(out, [n, out_h, out_w, images.shape[3]])
+
+
+class AugmentPipe:
+    """The ADA pipeline: `pipe(images, p, seed)` on NHWC images in [-1, 1].
+
+    Args:
+      stages: a preset ("bgc", the paper's default) or a comma list of stages.
+    """
+
+    def __init__(self, stages: str = "bgc"):
+        self.spec = stages
+        self.stages = parse_stages(stages)
+        self.filter = setup_filter(np.asarray(SYM6, np.float32))
+
+    def _on(self, stage, p, shape, seed):
+        """Per-image coin: True with probability p (the stage's multiplier is 1)."""
+        return replica_uniform(shape, fold(seed, stage + "_coin")) < p
+
+    def __call__(self, images: tf.Tensor, p, seed: tf.Tensor) -> tf.Tensor:
+        """Augments each image with probability p per stage; p = 0 returns the images untouched."""
+        p = tf.cast(p, tf.float32)
+        return tf.cond(p > 0, lambda: self._augment(images, p, seed), lambda: tf.identity(images))
+
+    def _augment(self, images: tf.Tensor, p: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        dtype = images.dtype
+        x = tf.cast(images, tf.float32)
+        n = tf.shape(x)[0]
+        h, w, ch = x.shape[1], x.shape[2], x.shape[3]
+        on = self.stages
+
+        def uniform(name, *shape):
+            return replica_uniform(tf.stack([n, *shape]), fold(seed, name))
+
+        def normal(name, *shape):
+            return replica_normal(tf.stack([n, *shape]), fold(seed, name))
+
+        def coin(name):
+            return self._on(name, p, [n], seed)
+
+        # Geometric stages, composed as the inverse transform G_inv (output -> input pixels).
+        g_inv = tf.eye(3, batch_shape=[n])
+        geometric = False
+        if "xflip" in on:
+            i = tf.where(coin("xflip"), tf.floor(uniform("xflip") * 2), 0.0)
+            g_inv = g_inv @ _scale2d(1 - 2 * i, tf.ones_like(i))
+            geometric = True
+        if "rotate90" in on:
+            i = tf.where(coin("rotate90"), tf.floor(uniform("rotate90") * 4), 0.0)
+            g_inv = g_inv @ _rotate2d(math.pi / 2 * i)
+            geometric = True
+        if "xint" in on:
+            t = tf.where(coin("xint")[:, None], (uniform("xint", 2) * 2 - 1) * XINT_MAX, 0.0)
+            g_inv = g_inv @ _translate2d(-tf.round(t[:, 0] * w), -tf.round(t[:, 1] * h))
+            geometric = True
+        if "scale" in on:
+            s = tf.where(coin("scale"), tf.pow(2.0, normal("scale") * SCALE_STD), 1.0)
+            g_inv = g_inv @ _scale2d(1 / s, 1 / s)
+            geometric = True
+        p_rot = 1 - tf.sqrt(tf.clip_by_value(1 - p, 0.0, 1.0))  # P(rotate before or after aniso) = p
+        if "rotate" in on:
+            theta = tf.where(self._on("rotate_pre", p_rot, [n], seed),
+                             (uniform("rotate_pre") * 2 - 1) * math.pi * ROTATE_MAX, 0.0)
+            g_inv = g_inv @ _rotate2d(theta)
+            geometric = True
+        if "aniso" in on:
+            s = tf.where(coin("aniso"), tf.pow(2.0, normal("aniso") * ANISO_STD), 1.0)
+            g_inv = g_inv @ _scale2d(1 / s, s)
+            geometric = True
+        if "rotate" in on:
+            theta = tf.where(self._on("rotate_post", p_rot, [n], seed),
+                             (uniform("rotate_post") * 2 - 1) * math.pi * ROTATE_MAX, 0.0)
+            g_inv = g_inv @ _rotate2d(theta)
+        if "xfrac" in on:
+            t = tf.where(coin("xfrac")[:, None], normal("xfrac", 2) * XFRAC_STD, 0.0)
+            g_inv = g_inv @ _translate2d(-t[:, 0] * w, -t[:, 1] * h)
+            geometric = True
+        if geometric:
+            x = self._resample(x, g_inv)
+
+        # Colour stages, composed as one 4x4 matrix C acting on (r, g, b, 1).
+        c = tf.eye(4, batch_shape=[n])
+        colour = False
+        if "brightness" in on:
+            c = _translate3d(tf.where(coin("brightness"), normal("brightness") * BRIGHTNESS_STD, 0.0)) @ c
+            colour = True
+        if "contrast" in on:
+            c = _scale3d(tf.where(coin("contrast"), tf.pow(2.0, normal("contrast") * CONTRAST_STD), 1.0)) @ c
+            colour = True
+        luma = tf.constant([1, 1, 1, 0], tf.float32) / math.sqrt(3.0)
+        vvt = luma[:, None] * luma[None, :]
+        if "lumaflip" in on:
+            i = tf.where(coin("lumaflip"), tf.floor(uniform("lumaflip") * 2), 0.0)
+            c = (tf.eye(4) - 2 * vvt * i[:, None, None]) @ c
+            colour = True
+        if "hue" in on and ch > 1:
+            c = _rotate3d_luma(tf.where(coin("hue"), (uniform("hue") * 2 - 1) * math.pi * HUE_MAX, 0.0)) @ c
+            colour = True
+        if "saturation" in on and ch > 1:
+            s = tf.where(coin("saturation"), tf.pow(2.0, normal("saturation") * SATURATION_STD), 1.0)
+            c = (vvt + (tf.eye(4) - vvt) * s[:, None, None]) @ c
+            colour = True
+        if colour:
+            if ch == 3:
+                x = tf.einsum("nij,nhwj->nhwi", c[:, :3, :3], x) + c[:, None, None, :3, 3]
+            else:
+                m = tf.reduce_mean(c[:, :3, :], axis=1)  # [N, 4]
+                x = x * tf.reduce_sum(m[:, :3], axis=1)[:, None, None, None] + m[:, None, None, None, 3]
+
+        if "cutout" in on:
+            size = tf.where(coin("cutout"), CUTOUT_SIZE, 0.0)[:, None, None]
+            centre = uniform("cutout", 2)
+            xs = (tf.range(w, dtype=tf.float32) + 0.5) / w
+            ys = (tf.range(h, dtype=tf.float32) + 0.5) / h
+            keep_x = tf.abs(xs[None, None, :] - centre[:, 0, None, None]) >= size / 2
+            keep_y = tf.abs(ys[None, :, None] - centre[:, 1, None, None]) >= size / 2
+            x = x * tf.cast(keep_x | keep_y, tf.float32)[..., None]
+        return tf.cast(x, dtype)
+
+    def _resample(self, x: tf.Tensor, g_inv: tf.Tensor) -> tf.Tensor:
+        """Executes the affine G_inv: reflect-pad, upsample, sample bilinearly, downsample."""
+        h, w = x.shape[1], x.shape[2]
+        pad_filter = len(SYM6) // 4
+        # Pad by the most any transform can need (the official margin, at its cap), so that shapes stay static.
+        my, mx = h - 1, w - 1
+        x = tf.pad(x, [[0, 0], [my, my], [mx, mx], [0, 0]], mode="REFLECT")
+        x = upsample2d(x, self.filter, up=2)
+        two, half = tf.fill([1], 2.0), tf.fill([1], 0.5)
+        g_inv = _scale2d(two, two) @ g_inv @ _scale2d(half, half)  # in upsampled pixels
+        g_inv = _translate2d(-half, -half) @ g_inv @ _translate2d(half, half)  # pixel centres move by 0.5
+        out_h, out_w = (h + pad_filter * 2) * 2, (w + pad_filter * 2) * 2
+        in_h, in_w = x.shape[1], x.shape[2]
+        to_norm = _scale2d(tf.fill([1], 2.0 / in_w), tf.fill([1], 2.0 / in_h))
+        from_norm = _scale2d(tf.fill([1], out_w / 2.0), tf.fill([1], out_h / 2.0))
+        g_inv = to_norm @ g_inv @ from_norm
+        x = _grid_sample_bilinear(x, g_inv[:, :2, :], out_h, out_w)
+        return downsample2d(x, self.filter, down=2, padding=-pad_filter * 2, flip_filter=True)
+
+
+class AdaController:
+    """Adjusts p from the sign of D(real): up when D overfits (mean sign > target), else down.
+
+    Args:
+      target: the target E[sign(D(real))] (0.6 in the paper).
+      interval: steps between adjustments (4).
+      kimg: images (thousands) for p to go from 0 to 1 at the largest step (500).
+    """
+
+    def __init__(self, target: float = 0.6, interval: int = 4, kimg: float = 500.0):
+        if not 0.0 < target < 1.0:
+            raise ValueError(f"ADA target must be in (0, 1), got {target}.")
+        if interval < 1 or kimg <= 0:
+            raise ValueError(f"ADA interval must be >= 1 and kimg > 0, got {interval} and {kimg}.")
+        self.target, self.interval, self.kimg = float(target), int(interval), float(kimg)
+
+    def adjust(self, p: tf.Tensor, mean_sign: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
+        """The new p after one interval whose mean sign of D(real) was `mean_sign`."""
+        step = tf.cast(batch * self.interval, tf.float32) / (self.kimg * 1000.0)
+        return tf.clip_by_value(p + tf.sign(mean_sign - self.target) * step, 0.0, 1.0)
