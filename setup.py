@@ -22,12 +22,15 @@ setup(
         "pillow>=10",
         "tqdm>=4.66",
         "tensorboard>=2.16",
+        "imageio>=2.30",  # videos; imageio-ffmpeg carries its own ffmpeg binary
+        "imageio-ffmpeg>=0.5",
     ],
     extras_require={
         # Pick one TensorFlow: the CPU wheel, or the CUDA one for GPU machines.
         "cpu": ["tensorflow-cpu==2.21.0"],
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
-        "dev": ["pytest==9.2.0", "ruff==0.17.6", "scipy==1.17.1"],
+        "tflite": ["ai-edge-litert==2.3.0"],  # the LiteRT interpreter, to run exported .tflite files
+        "dev": ["pytest==9.2.0", "ruff==0.17.6", "scipy==1.17.1", "ai-edge-litert==2.3.0"],
     },
     entry_points={
         "console_scripts": [

@@ -21,6 +21,18 @@ from tf_stylegan.images import to_uint8
 from tf_stylegan.networks.generator import Generator
 
 
+def _checked(x: tf.Tensor, shape: list, name: str) -> tf.Tensor:
+    """x, after a run-time check that it has `shape` (None = any): the server answers INVALID_ARGUMENT
+    with this message instead of a shape error from deep inside the network."""
+    wanted = "[" + ", ".join("N" if d is None else str(d) for d in shape) + "]"
+    checks = [tf.debugging.assert_equal(tf.rank(x), len(shape), message=f"{name} must have shape {wanted}")]
+    for axis, dim in enumerate(shape):
+        if dim is not None:
+            checks.append(tf.debugging.assert_equal(tf.shape(x)[axis], dim, message=f"{name} must have shape {wanted}"))
+    with tf.control_dependencies(checks):
+        return tf.identity(x)
+
+
 def export_saved_model(G: Generator, path: str) -> str:
     """Writes the SavedModel to `path` atomically (built beside it, then renamed)."""
     archive = keras.export.ExportArchive()
@@ -31,24 +43,36 @@ def export_saved_model(G: Generator, path: str) -> str:
     if G.c_dim > 0:
         c = tf.TensorSpec([None, G.c_dim], tf.float32, name="c")
 
+        def inputs(z, c):
+            z = _checked(z, [None, G.z_dim], "z")
+            c = _checked(c, [None, G.c_dim], "c")
+            with tf.control_dependencies([tf.debugging.assert_equal(tf.shape(z)[0], tf.shape(c)[0],
+                                                                    message="z and c must have the same batch")]):
+                return tf.identity(z), c
+
         def generate(z, c, truncation_psi):
+            z, c = inputs(z, c)
             return {"images": to_uint8(G(z, c, truncation_psi=truncation_psi, noise_mode="const"))}
 
         def mapping(z, c, truncation_psi):
+            z, c = inputs(z, c)
             return {"ws": G.mapping(z, c, truncation_psi=truncation_psi)}
 
         specs = [z, c, psi]
     else:
 
         def generate(z, truncation_psi):
+            z = _checked(z, [None, G.z_dim], "z")
             return {"images": to_uint8(G(z, None, truncation_psi=truncation_psi, noise_mode="const"))}
 
         def mapping(z, truncation_psi):
+            z = _checked(z, [None, G.z_dim], "z")
             return {"ws": G.mapping(z, None, truncation_psi=truncation_psi)}
 
         specs = [z, psi]
 
     def synthesis(ws):
+        ws = _checked(ws, [None, G.num_ws, G.w_dim], "ws")
         return {"images": to_uint8(G.synthesis(ws, noise_mode="const"))}
 
     archive.add_endpoint("serving_default", generate, input_signature=specs)

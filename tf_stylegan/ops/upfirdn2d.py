@@ -105,9 +105,10 @@ def _depthwise(x: tf.Tensor, kernel: np.ndarray) -> tf.Tensor:
 def _upfirdn2d_ref(x, f, upx, upy, downx, downy, pad, flip_filter, gain):
     x0, x1, y0, y1 = pad
     if upx > 1 or upy > 1:
+        # Zero insertion one axis at a time: 5-D pads convert to TFLite builtins, a 6-D one does not.
         n, h, w, c = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2], x.shape[-1]
-        x = tf.reshape(x, [n, h, 1, w, 1, c])
-        x = tf.pad(x, [[0, 0], [0, 0], [0, upy - 1], [0, 0], [0, upx - 1], [0, 0]])
+        x = tf.pad(tf.reshape(x, [n, h, 1, w, c]), [[0, 0], [0, 0], [0, upy - 1], [0, 0], [0, 0]])
+        x = tf.pad(tf.reshape(x, [n, h * upy, w, 1, c]), [[0, 0], [0, 0], [0, 0], [0, upx - 1], [0, 0]])
         x = tf.reshape(x, [n, h * upy, w * upx, c])
     x = _pad_or_crop(x, x0, x1, y0, y1)
     if f is not None:

@@ -1,0 +1,71 @@
+"""The SavedModel contract TF Serving relies on: signature names, dtypes, shapes and values."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_stylegan.export import export_saved_model
+from tf_stylegan.images import to_uint8
+from tf_stylegan.networks import Generator
+
+
+@pytest.fixture(scope="module", params=[0, 3], ids=["unconditional", "conditional"])
+def exported(request, tmp_path_factory):
+    G = Generator(z_dim=16, w_dim=16, c_dim=request.param, img_resolution=16, mapping_layers=2, channel_base=256,
+                  channel_max=32, noise_seed=0)
+    path = str(tmp_path_factory.mktemp("sm") / "model" / "1")
+    export_saved_model(G, path)
+    return G, path
+
+
+def test_every_signature_matches_keras(exported):
+    G, path = exported
+    loaded = tf.saved_model.load(path)
+    assert set(loaded.signatures) == {"serving_default", "mapping", "synthesis"}
+    z = np.random.RandomState(0).standard_normal([5, 16]).astype(np.float32)
+    c = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1]] if G.c_dim else None
+    kw = {"z": tf.constant(z), "truncation_psi": tf.constant(0.7)}
+    if G.c_dim:
+        kw["c"] = tf.constant(c)
+    images = loaded.signatures["serving_default"](**kw)["images"]
+    assert images.dtype == tf.uint8 and images.shape == (5, 16, 16, 3)
+    expected = to_uint8(G(z, c, truncation_psi=0.7, noise_mode="const")).numpy()
+    assert np.abs(images.numpy().astype(int) - expected.astype(int)).max() <= 1
+    ws = loaded.signatures["mapping"](**kw)["ws"]
+    np.testing.assert_allclose(ws.numpy(), G.mapping(z, c, truncation_psi=0.7).numpy(), atol=1e-5)
+    again = loaded.signatures["synthesis"](ws=ws)["images"]
+    np.testing.assert_array_equal(again.numpy(), images.numpy())
+
+
+def test_dynamic_batch_and_wrong_shapes(exported):
+    G, path = exported
+    sig = tf.saved_model.load(path).signatures["mapping"]
+    for n in (1, 7):
+        kw = {"z": tf.zeros([n, 16]), "truncation_psi": tf.constant(1.0)}
+        if G.c_dim:
+            kw["c"] = tf.zeros([n, 3])
+        assert sig(**kw)["ws"].shape == (n, G.num_ws, 16)
+    bad = {"z": tf.zeros([2, 15]), "truncation_psi": tf.constant(1.0)}
+    if G.c_dim:
+        bad["c"] = tf.zeros([2, 3])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"z must have shape \[N, 16\]"):
+        sig(**bad)
+    if G.c_dim:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="same batch"):
+            sig(z=tf.zeros([2, 16]), c=tf.zeros([3, 3]), truncation_psi=tf.constant(1.0))
+
+
+def test_saved_model_cli_shows_the_serving_contract(exported):
+    G, path = exported
+    cli = [sys.executable, "-c", "from tensorflow.python.tools.saved_model_cli import main; main()"]
+    out = subprocess.run(cli + ["show", "--dir", path, "--all"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    for name in ("serving_default", "mapping", "synthesis"):
+        assert f"signature_def['{name}']" in text
+    assert "dtype: DT_UINT8" in text and "shape: (-1, 16, 16, 3)" in text
+    assert "shape: (-1, 16)" in text  # z, dynamic batch
+    assert ("shape: (-1, 3)" in text) == bool(G.c_dim)

@@ -1,0 +1,60 @@
+"""Export a generator for serving: a TF Serving SavedModel or a TFLite file.
+
+    python -m tf_stylegan.tools.export --network=G_ema.keras --format=saved_model --out=saved_models/faces/1
+    python -m tf_stylegan.tools.export --network=G_ema.keras --format=tflite --quantization=float16 --out=g.tflite
+
+SavedModel signatures: serving_default (z [, c], truncation_psi -> uint8
+images), mapping (-> ws) and synthesis (ws -> images), with a dynamic batch.
+TFLite: z [, c] -> uint8 images with --trunc fixed; float32, float16 or
+dynamic-range int8 weights. Both use the reference ops only.
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import flags
+
+from tf_stylegan.tools._cli import run
+
+flags.DEFINE_string("network", None, "Generator: a .keras file, an official .pkl or a rosinality .pt.")
+flags.DEFINE_enum("format", "saved_model", ["saved_model", "tflite"], "What to write.")
+flags.DEFINE_enum("quantization", "float32", ["float32", "float16", "int8"], "TFLite weight precision.")
+flags.DEFINE_float("trunc", 1.0, "TFLite: the truncation psi baked into the file.")
+flags.DEFINE_string("out", None, "Output: a SavedModel directory (NAME/VERSION for TF Serving) or a .tflite file.")
+flags.mark_flags_as_required(["network", "out"])
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    from tf_stylegan.convert import load
+
+    out_dir = os.path.dirname(os.path.abspath(FLAGS.out)) or "."
+    parent = out_dir
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"--out={FLAGS.out}: {parent} is not writable.")
+    if FLAGS.format == "tflite" and not FLAGS.out.endswith(".tflite"):
+        raise ValueError(f"--out={FLAGS.out}: a TFLite file should end in .tflite.")
+    nets = load(FLAGS.network)
+    G = nets.get("G_ema") or nets.get("G")
+    if G is None:
+        raise ValueError(f"--network={FLAGS.network}: holds no generator.")
+    if FLAGS.format == "saved_model":
+        from tf_stylegan.export import export_saved_model
+
+        export_saved_model(G, FLAGS.out)
+    else:
+        from tf_stylegan.export.tflite import export_tflite
+
+        export_tflite(G, FLAGS.out, FLAGS.quantization, FLAGS.trunc)
+    print(f"wrote {FLAGS.out}")
+
+
+def entry() -> None:
+    run(main)
+
+
+if __name__ == "__main__":
+    entry()
