@@ -39,6 +39,11 @@ setup(
             "tf-stylegan-dataset=tf_stylegan.tools.dataset:entry",
             "tf-stylegan-evaluate=tf_stylegan.tools.evaluate:entry",
             "tf-stylegan-fetch-weights=tf_stylegan.tools.fetch_weights:entry",
+            "tf-stylegan-train=tf_stylegan.tools.train:entry",
+            "tf-stylegan-export=tf_stylegan.tools.export:entry",
+            "tf-stylegan-style-mixing=tf_stylegan.tools.style_mixing:entry",
+            "tf-stylegan-video=tf_stylegan.tools.video:entry",
+            "tf-stylegan-project=tf_stylegan.tools.project:entry",
         ]
     },
 )

@@ -20,6 +20,9 @@ def atomic_path(path: str) -> Iterator[str]:
     base = os.path.basename(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{base}.", suffix=os.path.splitext(path)[1])
     os.close(fd)
+    umask = os.umask(0)  # mkstemp makes 0600 files; give the result the permissions open() would
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -23,15 +23,6 @@ def _tiny_g():
                      noise_seed=0)
 
 
-def test_slerp_end_points_and_unit_length():
-    rng = np.random.RandomState(0)
-    a, b = rng.standard_normal([5, 7]).astype(np.float32), rng.standard_normal([5, 7]).astype(np.float32)
-    np.testing.assert_allclose(ppl.slerp(a, b, tf.zeros([5, 1])), a / np.linalg.norm(a, axis=1, keepdims=True),
-                               atol=1e-6)
-    np.testing.assert_allclose(ppl.slerp(a, b, tf.ones([5, 1])), b / np.linalg.norm(b, axis=1, keepdims=True),
-                               atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(ppl.slerp(a, b, tf.fill([5, 1], 0.3)), axis=1), 1, atol=1e-6)
-
 
 def test_crop_is_the_official_face_window():
     img = np.arange(64 * 64, dtype=np.float32).reshape(1, 64, 64, 1)

@@ -18,18 +18,9 @@ import tensorflow as tf
 from tf_stylegan.layers import NoiseInjection
 from tf_stylegan.metrics.lpips import LPIPSEmbedding
 from tf_stylegan.metrics.stats import MetricError
+from tf_stylegan.networks.latents import slerp
 
 EPSILON = 1e-4
-
-
-def slerp(a: tf.Tensor, b: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
-    """Spherical interpolation of the directions of a and b (unit-length result)."""
-    a = tf.math.l2_normalize(a, axis=-1)
-    b = tf.math.l2_normalize(b, axis=-1)
-    d = tf.reduce_sum(a * b, axis=-1, keepdims=True)
-    p = t * tf.acos(tf.clip_by_value(d, -1.0, 1.0))
-    c = tf.math.l2_normalize(b - d * a, axis=-1)
-    return tf.math.l2_normalize(a * tf.cos(p) + c * tf.sin(p), axis=-1)
 
 
 def crop_and_resize(images: tf.Tensor, crop: bool) -> tf.Tensor:

@@ -60,4 +60,41 @@ def parse_seeds(spec: str) -> list[int]:
     return seeds
 
 
+def check_writable(path: str, flag: str, is_dir: bool = False) -> None:
+    """Fails early, naming the flag, when `path` (a file, or a directory) cannot be written."""
+    import tempfile
+
+    directory = path if is_dir else (os.path.dirname(os.path.abspath(path)) or ".")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--{flag}={path}: cannot write there ({exc.strerror or exc}).") from None
+
+
+def load_generator(path: str):
+    """The generator of a .keras file or checkpoint (G_ema, else G), through convert.load."""
+    from tf_stylegan.convert import load
+
+    nets = load(path)
+    G = nets.get("G_ema") or nets.get("G")
+    if G is None:
+        raise ValueError(f"--network={path}: holds no generator (it has {sorted(nets)}).")
+    return G
+
+
+def class_vector(G, class_idx: int | None):
+    """The one-hot c [c_dim] for --class (None for unconditional networks), with the errors a user needs."""
+    import numpy as np
+
+    if G.c_dim == 0:
+        if class_idx is not None:
+            raise ValueError("--class: this network is unconditional; leave --class out.")
+        return None
+    if class_idx is None or not 0 <= class_idx < G.c_dim:
+        raise ValueError(f"--class: this network is conditional; give --class=0..{G.c_dim - 1}.")
+    return np.eye(G.c_dim, dtype=np.float32)[class_idx]
+
+
 FLAGS = flags.FLAGS

@@ -17,7 +17,7 @@ import os
 
 from absl import flags
 
-from tf_stylegan.tools._cli import run
+from tf_stylegan.tools._cli import load_generator, run
 
 flags.DEFINE_string("network", None, "Generator: a .keras file or an official .pkl (G_ema is used).")
 flags.DEFINE_string("data", None, "Dataset directory (tools.dataset) or bundled:emoji64.")
@@ -39,16 +39,12 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    from tf_stylegan.convert import load
     from tf_stylegan.metrics import weights
     from tf_stylegan.metrics.suite import Evaluator, parse_metric
 
     specs = [parse_metric(name) for name in FLAGS.metrics]  # bad names fail before any work
     needs_inception = any(spec.kind != "ppl" for spec in specs)
-    nets = load(FLAGS.network)
-    G = nets.get("G_ema") or nets.get("G")
-    if G is None:
-        raise ValueError(f"--network={FLAGS.network}: holds no generator.")
+    G = load_generator(FLAGS.network)
     evaluator = Evaluator(
         FLAGS.data, weights.inception_path(FLAGS.inception, FLAGS.cache_dir) if needs_inception else None,
         weights.cache_dir(FLAGS.cache_dir), lpips_paths=tuple(FLAGS.lpips),

@@ -11,11 +11,9 @@ dynamic-range int8 weights. Both use the reference ops only.
 
 from __future__ import annotations
 
-import os
-
 from absl import flags
 
-from tf_stylegan.tools._cli import run
+from tf_stylegan.tools._cli import check_writable, load_generator, run
 
 flags.DEFINE_string("network", None, "Generator: a .keras file, an official .pkl or a rosinality .pt.")
 flags.DEFINE_enum("format", "saved_model", ["saved_model", "tflite"], "What to write.")
@@ -27,20 +25,10 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    from tf_stylegan.convert import load
-
-    out_dir = os.path.dirname(os.path.abspath(FLAGS.out)) or "."
-    parent = out_dir
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"--out={FLAGS.out}: {parent} is not writable.")
+    check_writable(FLAGS.out, "out")
     if FLAGS.format == "tflite" and not FLAGS.out.endswith(".tflite"):
         raise ValueError(f"--out={FLAGS.out}: a TFLite file should end in .tflite.")
-    nets = load(FLAGS.network)
-    G = nets.get("G_ema") or nets.get("G")
-    if G is None:
-        raise ValueError(f"--network={FLAGS.network}: holds no generator.")
+    G = load_generator(FLAGS.network)
     if FLAGS.format == "saved_model":
         from tf_stylegan.export import export_saved_model
 

@@ -16,7 +16,7 @@ import os
 import numpy as np
 from absl import flags
 
-from tf_stylegan.tools._cli import parse_seeds, run
+from tf_stylegan.tools._cli import check_writable, class_vector, parse_seeds, run
 
 flags.DEFINE_string("network", None, "Generator: a .keras file or an official .pkl (its G_ema).")
 flags.DEFINE_string("config", None, "Instead of --network: a preset name or JSON (random weights, for smoke tests).")
@@ -24,7 +24,12 @@ flags.DEFINE_integer("init_seed", 0, "Weight-initialisation seed with --config."
 flags.DEFINE_string("seeds", "0-15", "Latent seeds: ranges and lists such as 0-63 or 1,5,9.")
 flags.DEFINE_float("trunc", 1.0, "Truncation psi: 1 = none, smaller = closer to the average image.")
 flags.DEFINE_integer("trunc_cutoff", None, "Truncate only the first N ws (coarse styles); default all.")
-flags.DEFINE_integer("class_idx", None, "Class index for class-conditional networks.")
+flags.DEFINE_integer("class", None, "Class index for class-conditional networks.")
+flags.DEFINE_alias("class_idx", "class")
+flags.DEFINE_list("tags", None, "Tags for tag-conditioned networks, e.g. blonde_hair,blue_eyes (needs --data for "
+                  "the vocabulary).")
+flags.DEFINE_string("data", None, "With --tags: the training dataset (directory or bundled:NAME), whose label "
+                    "names are the tag vocabulary.")
 flags.DEFINE_enum("noise_mode", "const", ["const", "random", "none"], "Noise inputs: stored, fresh random, or off.")
 flags.DEFINE_string("outdir", None, "Output directory (created if missing).")
 flags.DEFINE_string("grid", None, "Also write grid.png with COLSxROWS cells, e.g. 8x8; 'auto' = square.")
@@ -38,6 +43,8 @@ def load_generator():
     """The generator named by --network or built from --config."""
     import keras
 
+    from tf_stylegan.tools import _cli
+
     if bool(FLAGS.network) == bool(FLAGS.config):
         raise ValueError("give exactly one of --network and --config.")
     if FLAGS.config:
@@ -46,23 +53,27 @@ def load_generator():
         keras.utils.set_random_seed(FLAGS.init_seed)
         G, _ = load_preset(FLAGS.config).build()
         return G
-    from tf_stylegan.convert import load
-
-    nets = load(FLAGS.network)
-    if "G_ema" not in nets:
-        raise ValueError(f"{FLAGS.network}: holds no generator (it has {sorted(nets)}).")
-    return nets["G_ema"]
+    return _cli.load_generator(FLAGS.network)
 
 
-def labels_for(G, count: int):
+def tag_vector(G, tags: list[str], data: str | None):
+    """The multi-hot c for --tags, checked against the dataset's vocabulary."""
+    from tf_stylegan.data.pipeline import read_info
+
     if G.c_dim == 0:
-        if FLAGS.class_idx is not None:
-            raise ValueError("--class_idx: this network is unconditional.")
-        return None
-    if FLAGS.class_idx is None or not 0 <= FLAGS.class_idx < G.c_dim:
-        raise ValueError(f"--class_idx: this network is conditional; give 0..{G.c_dim - 1}.")
-    c = np.zeros([count, G.c_dim], np.float32)
-    c[:, FLAGS.class_idx] = 1
+        raise ValueError("--tags: this network is unconditional; leave --tags out.")
+    if FLAGS["class"].value is not None:
+        raise ValueError("--tags and --class conflict: give one.")
+    if not data:
+        raise ValueError("--tags needs --data (the training dataset) for the tag vocabulary.")
+    vocab = list(read_info(data).get("label_names") or [])
+    if len(vocab) != G.c_dim:
+        raise ValueError(f"--data={data} has {len(vocab)} label names; the network's c_dim is {G.c_dim}.")
+    unknown = [t for t in tags if t not in vocab]
+    if unknown:
+        raise ValueError(f"--tags: {unknown} are not in the vocabulary of {data}: {', '.join(vocab)}.")
+    c = np.zeros([G.c_dim], np.float32)
+    c[[vocab.index(t) for t in tags]] = 1
     return c
 
 
@@ -71,14 +82,16 @@ def main(argv):
 
     from tf_stylegan.images import parse_grid, save_image, tile, to_uint8
 
+    check_writable(FLAGS.outdir, "outdir", is_dir=True)
     seeds = parse_seeds(FLAGS.seeds)
     G = load_generator()
+    c = tag_vector(G, FLAGS.tags, FLAGS.data) if FLAGS.tags else class_vector(G, FLAGS["class"].value)
     images = []
     for start in tqdm(range(0, len(seeds), FLAGS.batch), desc="generating", unit="batch"):
         chunk = seeds[start : start + FLAGS.batch]
         z = np.stack([np.random.RandomState(s).randn(G.z_dim) for s in chunk]).astype(np.float32)
         img = G(
-            z, labels_for(G, len(chunk)), truncation_psi=FLAGS.trunc,
+            z, None if c is None else np.repeat(c[None], len(chunk), 0), truncation_psi=FLAGS.trunc,
             truncation_cutoff=FLAGS.trunc_cutoff, noise_mode=FLAGS.noise_mode,
         )
         img = to_uint8(img).numpy()
