@@ -1,6 +1,7 @@
 """style_mixing, video, project and export, run as a user runs them, on a tiny network."""
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -90,3 +91,6 @@ def test_export_tool_writes_both_formats(network, tmp_path):
     run_tool("tf_stylegan.tools.export", f"--network={path}", "--format=tflite", "--quantization=float16",
              f"--out={tmp_path / 'g.tflite'}")
     assert (tmp_path / "g.tflite").stat().st_size > 1000
+    run_tool("tf_stylegan.tools.export", f"--network={path}", "--format=ada_pkl", f"--out={tmp_path / 'g.pkl'}")
+    data = pickle.load(open(tmp_path / "g.pkl", "rb"))
+    assert data["G_ema"]["state_dict"]["synthesis.b4.const"].shape == (16, 4, 4)

@@ -104,12 +104,20 @@ def _ident(v, m):
     return v
 
 
+def _const(v, m):
+    return v.transpose(1, 2, 0)
+
+
+def _d_fc(v, m):
+    return dense_chw_to_hwc(v.T, v.shape[1] // 16, 4)
+
+
 # (our name regex, official name template, transform); the templates use the regex groups.
 G_TABLE = [
     (r"mapping\.w_avg", "mapping.w_avg", _ident),
     (r"mapping\.(embed|fc\d+)\.weight", "mapping.{0}.weight", _dense),
     (r"mapping\.(embed|fc\d+)\.bias", "mapping.{0}.bias", _ident),
-    (r"synthesis\.b4\.const", "synthesis.b4.const", lambda v, m: v.transpose(1, 2, 0)),
+    (r"synthesis\.b4\.const", "synthesis.b4.const", _const),
     (r"(synthesis\.b\d+\.conv[01])\.noise\.(noise_const|noise_strength)", "{0}.{1}", _ident),
     (r"(synthesis\.b\d+\.(?:conv[01]|torgb))\.affine\.weight", "{0}.affine.weight", _dense),
     (r"(synthesis\.b\d+\.(?:conv[01]|torgb))\.affine\.bias", "{0}.affine.bias", _ident),
@@ -120,7 +128,7 @@ G_TABLE = [
 D_TABLE = [
     (r"(b\d+\.(?:fromrgb|conv0|conv1|skip)|b4\.conv)\.weight", "{0}.weight", _conv),
     (r"(b\d+\.(?:fromrgb|conv0|conv1)|b4\.conv)\.bias", "{0}.bias", _ident),
-    (r"b4\.fc\.weight", "b4.fc.weight", lambda v, m: dense_chw_to_hwc(v.T, v.shape[1] // 16, 4)),
+    (r"b4\.fc\.weight", "b4.fc.weight", _d_fc),
     (r"b4\.(fc|out)\.bias", "b4.{0}.bias", _ident),
     (r"b4\.out\.weight", "b4.out.weight", _dense),
     (r"mapping\.(embed|fc\d+)\.weight", "mapping.{0}.weight", _dense),

@@ -3,6 +3,8 @@
     python -m tf_stylegan.tools.export --network=G_ema.keras --format=saved_model --out=saved_models/faces/1
     python -m tf_stylegan.tools.export --network=G_ema.keras --format=tflite --quantization=float16 --out=g.tflite
 
+    python -m tf_stylegan.tools.export --network=G_ema.keras --format=ada_pkl --out=network-ada.pkl
+
 SavedModel signatures: serving_default (z [, c], truncation_psi -> uint8
 images), mapping (-> ws) and synthesis (ws -> images), with a dynamic batch.
 TFLite: z [, c] -> uint8 images with --trunc fixed; float32, float16 or
@@ -16,7 +18,9 @@ from absl import flags
 from tf_stylegan.tools._cli import check_writable, load_generator, run
 
 flags.DEFINE_string("network", None, "Generator: a .keras file, an official .pkl or a rosinality .pt.")
-flags.DEFINE_enum("format", "saved_model", ["saved_model", "tflite"], "What to write.")
+flags.DEFINE_enum("format", "saved_model", ["saved_model", "tflite", "ada_pkl"],
+                  "What to write: a SavedModel, a TFLite file, or a stylegan2-ada-pytorch layout pickle (plain "
+                  "dicts of numpy arrays plus init kwargs, for the PyTorch tools).")
 flags.DEFINE_enum("quantization", "float32", ["float32", "float16", "int8"], "TFLite weight precision.")
 flags.DEFINE_float("trunc", 1.0, "TFLite: the truncation psi baked into the file.")
 flags.DEFINE_string("out", None, "Output: a SavedModel directory (NAME/VERSION for TF Serving) or a .tflite file.")
@@ -28,6 +32,16 @@ def main(argv):
     check_writable(FLAGS.out, "out")
     if FLAGS.format == "tflite" and not FLAGS.out.endswith(".tflite"):
         raise ValueError(f"--out={FLAGS.out}: a TFLite file should end in .tflite.")
+    if FLAGS.format == "ada_pkl":
+        from tf_stylegan.convert import load
+        from tf_stylegan.convert.to_ada import save_ada_pickle
+
+        nets = load(FLAGS.network)
+        if "G_ema" not in nets:
+            raise ValueError(f"--network={FLAGS.network}: holds no generator.")
+        save_ada_pickle(FLAGS.out, nets["G_ema"], nets.get("G"), nets.get("D"))
+        print(f"wrote {FLAGS.out} ({', '.join(k for k in ('G', 'D', 'G_ema') if k in nets)})")
+        return
     G = load_generator(FLAGS.network)
     if FLAGS.format == "saved_model":
         from tf_stylegan.export import export_saved_model
