@@ -48,6 +48,7 @@ bench: venv $(WEIGHTS)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/metrics.py --inception=$(WEIGHTS)
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
