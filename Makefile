@@ -11,6 +11,8 @@ $(STAMP): requirements.lock setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.lock
+	# TF Serving's request protos, for the serving tests; --no-deps, or pip would add the full tensorflow wheel.
+	$(BIN)/pip install -q --no-deps tensorflow-serving-api==2.21.0
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
