@@ -94,3 +94,17 @@ def test_export_tool_writes_both_formats(network, tmp_path):
     run_tool("tf_stylegan.tools.export", f"--network={path}", "--format=ada_pkl", f"--out={tmp_path / 'g.pkl'}")
     data = pickle.load(open(tmp_path / "g.pkl", "rb"))
     assert data["G_ema"]["state_dict"]["synthesis.b4.const"].shape == (16, 4, 4)
+
+
+def test_tags_are_checked_against_the_dataset_vocabulary(tmp_path):
+    G = Generator(z_dim=8, w_dim=8, c_dim=14, img_resolution=8, mapping_layers=1, channel_base=64, channel_max=8)
+    G.save(tmp_path / "c.keras")
+    net = f"--network={tmp_path / 'c.keras'}"
+    proc = run_tool("tf_stylegan.tools.generate", net, "--tags=woman,unicorn", "--data=bundled:emoji64",
+                    f"--outdir={tmp_path}", check=False)
+    assert proc.returncode == 2 and "['unicorn'] are not in the vocabulary" in proc.stderr
+    proc = run_tool("tf_stylegan.tools.generate", net, "--tags=woman", f"--outdir={tmp_path}", check=False)
+    assert "--tags needs --data" in proc.stderr
+    run_tool("tf_stylegan.tools.generate", net, "--tags=woman,dark", "--data=bundled:emoji64", "--seeds=0-1",
+             f"--outdir={tmp_path / 'ok'}")
+    assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["seed0000.png", "seed0001.png"]
