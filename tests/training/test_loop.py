@@ -143,3 +143,22 @@ def test_metrics_at_snapshots_go_to_jsonl_and_tensorboard(dataset, inception_wei
 
     events = EventAccumulator(str(tmp_path / "logs")).Reload()
     assert "Metrics/fid8_full" in events.Tags()["tensors"]
+
+
+def test_convert_load_reads_runs_and_checkpoint_prefixes(dataset, tmp_path):
+    import keras
+
+    from tf_stylegan.convert import CheckpointError, load
+
+    Trainer(options(dataset, tmp_path, kimg=0.024, checkpoint_every=2)).run()
+    nets = load(str(tmp_path))
+    assert sorted(nets) == ["D", "G", "G_ema"]
+    z = np.random.RandomState(0).randn(2, nets["G_ema"].z_dim).astype(np.float32)
+    snapshot = keras.models.load_model(tmp_path / "G_ema.keras")
+    np.testing.assert_array_equal(nets["G_ema"](z, noise_mode="const"), snapshot(z, noise_mode="const"))
+    early = load(str(tmp_path / "checkpoints" / "ckpt-2"))
+    assert not np.array_equal(early["G_ema"](z, noise_mode="const"), snapshot(z, noise_mode="const"))
+    with pytest.raises(CheckpointError, match="no checkpoint yet"):
+        (tmp_path / "empty" / "checkpoints").mkdir(parents=True)
+        (tmp_path / "empty" / "options.json").write_text((tmp_path / "options.json").read_text())
+        load(str(tmp_path / "empty"))

@@ -46,12 +46,17 @@ def load(path: str | os.PathLike) -> dict[str, keras.Model]:
 
     Accepts NVlabs TF1 pickles ((G, D, Gs); Gs is returned as "G_ema"),
     stylegan2-ada-pytorch pickles, rosinality/stylegan2-pytorch .pt files
-    (g, d, g_ema; torch zip or legacy format), and our own `.keras`
-    generator files (returned as {"G_ema": model}). The architecture comes from the file's
+    (g, d, g_ema; torch zip or legacy format), our own `.keras` generator
+    files (returned as {"G_ema": model}) and our training runs: a run
+    directory (its latest checkpoint) or a checkpoint prefix such as
+    run/checkpoints/ckpt-3000. The architecture comes from the file's
     own kwargs. Raises `CheckpointError` naming the file and the tensor on
     anything unexpected.
     """
     path = os.fspath(path)
+    run_dir = _run_dir(path)
+    if run_dir is not None:
+        return _load_run(run_dir, path)
     if not os.path.isfile(path):
         raise CheckpointError(path, "no such file.")
     if zipfile.is_zipfile(path):
@@ -94,3 +99,38 @@ def _estimate_w_avg(G: Generator, samples: int = 10000, seed: int = 0) -> None:
     z = np.random.RandomState(seed).standard_normal([samples, G.z_dim]).astype(np.float32)
     ws = G.mapping(z, None, truncation_psi=1.0)
     G.mapping.w_avg.assign(np.mean(ws[:, 0].numpy(), axis=0))
+
+
+def _run_dir(path: str) -> str | None:
+    """The training-run directory behind `path` (a run dir or one of its checkpoint prefixes), if any."""
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "options.json")):
+        return path
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    if os.path.isfile(path + ".index") and os.path.isfile(os.path.join(parent, "options.json")):
+        return parent
+    return None
+
+
+def _load_run(run_dir: str, path: str) -> dict[str, keras.Model]:
+    """G, D and G_ema of a training run, rebuilt from options.json and restored from a checkpoint."""
+    import json
+
+    import tensorflow as tf
+
+    with open(os.path.join(run_dir, "options.json")) as f:
+        record = json.load(f)
+    try:
+        G = Generator.from_config(record["G"])
+        D = Discriminator.from_config(record["D"])
+        G_ema = Generator.from_config({**record["G"], "name": "generator_ema"})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(run_dir, f"options.json does not describe the networks ({exc}).") from None
+    prefix = path if os.path.isfile(path + ".index") else tf.train.latest_checkpoint(os.path.join(run_dir,
+                                                                                                  "checkpoints"))
+    if prefix is None:
+        raise CheckpointError(run_dir, "the run has no checkpoint yet.")
+    try:
+        tf.train.Checkpoint(G=G, D=D, G_ema=G_ema).restore(prefix).expect_partial().assert_existing_objects_matched()
+    except (tf.errors.OpError, AssertionError, ValueError) as exc:
+        raise CheckpointError(prefix, f"the checkpoint does not fit the run's networks ({exc}).") from None
+    return {"G": G, "D": D, "G_ema": G_ema}
