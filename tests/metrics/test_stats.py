@@ -96,6 +96,8 @@ def test_nan_features_are_an_error():
 
 
 def test_too_few_samples():
+    with pytest.raises(stats.MetricError, match="FID needs at least 2 real"):
+        stats.fid(np.zeros([1, 4]), np.zeros([5, 4]))
     with pytest.raises(stats.MetricError, match="KID needs at least 2"):
         stats.kid(np.zeros([1, 4]), np.zeros([5, 4]))
     with pytest.raises(stats.MetricError, match="more than 3 samples"):
