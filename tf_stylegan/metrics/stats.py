@@ -56,10 +56,10 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
 
 def fid(real: np.ndarray, gen: np.ndarray) -> float:
     """FID between two feature sets (at least 2 samples each, for a covariance)."""
+    real, gen = check_features(real, "real features"), check_features(gen, "generated features")
     if min(len(real), len(gen)) < 2:
         raise MetricError(f"FID needs at least 2 real and 2 generated images, got {len(real)} and {len(gen)}.")
-    return frechet_distance(*mean_cov(check_features(real, "real features")),
-                            *mean_cov(check_features(gen, "generated features")))
+    return frechet_distance(*mean_cov(real), *mean_cov(gen))
 
 
 def kid(real: np.ndarray, gen: np.ndarray, num_subsets: int = 100, max_subset_size: int = 1000,
