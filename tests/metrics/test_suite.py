@@ -25,6 +25,11 @@ def test_parse_metric(name, kind, num, k):
     assert (spec.kind, spec.num_gen, spec.k) == (kind, num, k)
 
 
+def test_parse_conditional_accuracy():
+    assert (parse_metric("cacc1k").kind, parse_metric("cacc1k").num_gen) == ("cacc", 1000)
+    assert parse_metric("cacc500").num_gen == 500
+
+
 def test_parse_ppl():
     spec = parse_metric("ppl2_wend")
     assert (spec.kind, spec.space, spec.sampling, spec.crop) == ("ppl", "w", "end", False)

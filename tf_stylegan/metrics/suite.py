@@ -20,7 +20,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tf_stylegan.metrics import inception, lpips, ppl, stats
+from tf_stylegan.metrics import conditional, inception, lpips, ppl, stats
 from tf_stylegan.metrics.features import (
     FeatureExtractor,
     cached_real_features,
@@ -31,15 +31,16 @@ from tf_stylegan.metrics.features import (
 from tf_stylegan.metrics.stats import MetricError
 
 _NAME = re.compile(r"^(fid|kid|pr)(\d+)(k?)(?:_?(\d+))?_full$")
+_CACC = re.compile(r"^cacc(\d+)(k?)$")
 _PPL = re.compile(r"^ppl(2?)_([zw])(full|end)(?:_(\d+)(k?))?$")
 KNOWN = ("fid50k_full, kid50k_full, pr50k3_full, ppl_zfull, ppl_wfull, ppl_zend, ppl_wend, ppl2_wend "
-         "(PPL counts as a suffix: ppl2_wend_2k)")
+         "(PPL counts as a suffix: ppl2_wend_2k), cacc1k (conditional accuracy)")
 
 
 @dataclasses.dataclass(frozen=True)
 class MetricSpec:
     name: str
-    kind: str  # fid | kid | pr | ppl
+    kind: str  # fid | kid | pr | ppl | cacc
     num_gen: int
     k: int = 3  # precision/recall neighbourhood
     space: str = "w"  # ppl
@@ -64,6 +65,9 @@ def parse_metric(name: str) -> MetricSpec:
         if num < 2:
             raise MetricError(f"metric {name!r}: needs at least 2 generated images.")
         return MetricSpec(name, kind, num)
+    m = _CACC.match(name)
+    if m:
+        return MetricSpec(name, "cacc", int(m.group(1)) * (1000 if m.group(2) else 1))
     m = _PPL.match(name)
     if m:
         num = int(m.group(4)) * (1000 if m.group(5) else 1) if m.group(4) else 50000
@@ -71,6 +75,11 @@ def parse_metric(name: str) -> MetricSpec:
             raise MetricError(f"metric {name!r}: needs at least one path.")
         return MetricSpec(name, "ppl", num, space=m.group(2), sampling=m.group(3), crop=not m.group(1))
     raise MetricError(f"unknown metric {name!r}; known metrics: {KNOWN} (the count may vary: fid2k_full).")
+
+
+def needs_inception(metrics) -> bool:
+    """Whether any of these metrics uses Inception features (FID, KID, precision/recall)."""
+    return any(parse_metric(m).kind in ("fid", "kid", "pr") for m in metrics)
 
 
 def _time_str(seconds: float) -> str:
@@ -138,11 +147,13 @@ class Evaluator:
                 "PPL needs the LPIPS-VGG16 distance; give its weights (--lpips=VGG16.pth,LIN.pth). No other "
                 f"distance is substituted: the number would not be PPL.\n{lpips.WHERE_TO_GET}")
         records, all_gen = [], None
-        gen_specs = [spec for spec in specs if spec.kind != "ppl"]
+        gen_specs = [spec for spec in specs if spec.kind not in ("ppl", "cacc")]
         for spec in specs:
             start = time.time()
             if spec.kind == "ppl":
                 results, num_real, num_gen = {spec.name: self._ppl(G, spec)}, 0, spec.num_gen
+            elif spec.kind == "cacc":
+                results, num_real, num_gen = self._cacc(G, spec, truncation_psi), 0, spec.num_gen
             else:
                 real_feats, real_labels = self.real()
                 if all_gen is None:  # the same seeds make every smaller count a prefix of the largest
@@ -166,6 +177,21 @@ class Evaluator:
                 feature_network=_FEATURES[spec.kind]))
         return records
 
+    def _cacc(self, G, spec: MetricSpec, truncation_psi: float) -> dict[str, float]:
+        from tf_stylegan.data.pipeline import load
+
+        if getattr(self, "_classifier", None) is None:
+            ds = load(self.data, 4096, mirror=False, shuffle=False, repeat=False, labels=self.labels,
+                      drop_remainder=False)
+            images, labels = zip(*[(((x.numpy() + 1) * 127.5).round(), y.numpy()) for x, y in ds])
+            self._classifier = conditional.train_classifier(np.concatenate(images), np.concatenate(labels),
+                                                            G.img_resolution, seed=self.seed)
+        classifier, real_accuracy = self._classifier
+        out = conditional.conditional_accuracy(G, classifier, dataset_labels(self.data, self.labels), spec.num_gen,
+                                               truncation_psi=truncation_psi, seed=self.seed)
+        return {f"{spec.name}": out["accuracy"], f"{spec.name}_chance": out["chance"],
+                f"{spec.name}_real": real_accuracy}
+
     def _ppl(self, G, spec: MetricSpec) -> float:
         if self._lpips is None:
             self._lpips = lpips.load(*self.lpips_paths)
@@ -176,6 +202,7 @@ class Evaluator:
         return ppl.filtered_mean(distances)
 
 
-_FEATURES = {"fid": "inception-v3 pool3", "kid": "inception-v3 pool3",
+_FEATURES = {"cacc": "label classifier trained on the real labelled images",
+             "fid": "inception-v3 pool3", "kid": "inception-v3 pool3",
              "pr": "inception-v3 pool3 (official PR uses VGG16 features)", "ppl": "lpips-vgg16"}
 

@@ -40,13 +40,14 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     from tf_stylegan.metrics import weights
-    from tf_stylegan.metrics.suite import Evaluator, parse_metric
+    from tf_stylegan.metrics.suite import Evaluator, needs_inception, parse_metric
 
-    specs = [parse_metric(name) for name in FLAGS.metrics]  # bad names fail before any work
-    needs_inception = any(spec.kind != "ppl" for spec in specs)
+    for name in FLAGS.metrics:
+        parse_metric(name)  # bad names fail before any work
     G = load_generator(FLAGS.network)
     evaluator = Evaluator(
-        FLAGS.data, weights.inception_path(FLAGS.inception, FLAGS.cache_dir) if needs_inception else None,
+        FLAGS.data,
+        weights.inception_path(FLAGS.inception, FLAGS.cache_dir) if needs_inception(FLAGS.metrics) else None,
         weights.cache_dir(FLAGS.cache_dir), lpips_paths=tuple(FLAGS.lpips),
         dtype="mixed_bfloat16" if FLAGS.precision == "bf16" else "float32", batch_size=FLAGS.batch,
         max_real=FLAGS.max_real, labels=FLAGS.labels, seed=FLAGS.seed)

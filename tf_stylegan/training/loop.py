@@ -116,10 +116,10 @@ class Trainer:
         self.hooks = hooks or []
         if opts.metrics:  # bad names and missing weights fail now, not at the first snapshot
             from tf_stylegan.metrics import weights
-            from tf_stylegan.metrics.suite import parse_metric
+            from tf_stylegan.metrics.suite import needs_inception, parse_metric
 
             specs = [parse_metric(name) for name in opts.metrics]
-            if any(spec.kind != "ppl" for spec in specs):
+            if needs_inception(opts.metrics):
                 weights.inception_path(opts.inception)
             if any(spec.kind == "ppl" for spec in specs) and not opts.lpips:
                 raise TrainingError("--metrics asks for PPL; give the LPIPS weights with --lpips.")
@@ -283,12 +283,11 @@ class Trainer:
         """The metrics callback, built on first use (it loads the Inception and caches real features)."""
         if getattr(self, "_metric_logger", None) is None:
             from tf_stylegan.metrics import weights
-            from tf_stylegan.metrics.suite import Evaluator, parse_metric
+            from tf_stylegan.metrics.suite import Evaluator, needs_inception
             from tf_stylegan.training.callbacks import Metrics
 
-            needs_inception = any(parse_metric(m).kind != "ppl" for m in self.opts.metrics)
-            evaluator = Evaluator(self.opts.data, weights.inception_path(self.opts.inception) if needs_inception
-                                  else None, weights.cache_dir(), strategy=self.strategy,
+            inception = weights.inception_path(self.opts.inception) if needs_inception(self.opts.metrics) else None
+            evaluator = Evaluator(self.opts.data, inception, weights.cache_dir(), strategy=self.strategy,
                                   progress=self.opts.progress, lpips_paths=self.opts.lpips)
             self._metric_logger = Metrics(evaluator, list(self.opts.metrics), self.opts.outdir, writer=self.writer)
         return self._metric_logger
