@@ -30,7 +30,8 @@ else:
 
 keras.utils.set_random_seed(0)
 with strategy.scope():
-    gan = tiny_gan(g_reg_interval=2, d_reg_interval=3, seed=7)
+    augment = {"augment": "ada", "ada_p": 0.5, "ada_interval": 2, "ada_kimg": 0.5} if os.environ.get("DIST_ADA") else {}
+    gan = tiny_gan(g_reg_interval=2, d_reg_interval=3, seed=7, **augment)
     gan.compile(g_lr=0.002, d_lr=0.002)
 
 
@@ -48,4 +49,4 @@ for _ in range(steps):
 weights = np.concatenate([v.numpy().ravel() for v in gan.G.trainable_variables + gan.D.trainable_variables])
 if mode != "worker" or strategy.cluster_resolver.task_id == 0:
     np.savez(out, losses=np.array(losses), weights=weights, replicas=strategy.num_replicas_in_sync,
-             pl_mean=float(gan.pl_mean.numpy()), w_avg=gan.G.mapping.w_avg.numpy())
+             pl_mean=float(gan.pl_mean.numpy()), w_avg=gan.G.mapping.w_avg.numpy(), ada_p=float(gan.ada_p.numpy()))

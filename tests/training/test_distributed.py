@@ -55,6 +55,17 @@ def test_mirrored_on_two_logical_cpus(single, tmp_path):
     assert_agrees(np.load(out), single, replicas=2)
 
 
+def test_mirrored_with_ada_agrees(tmp_path):
+    # ADA's coins and transforms are global-batch draws too: augmented training agrees across replicas.
+    env = {"DIST_ADA": "1"}
+    procs = {mode: run(mode, tmp_path / f"{mode}.npz", env) for mode in ("single", "mirrored")}
+    for proc in procs.values():
+        finish(proc)
+    single, mirrored = (np.load(tmp_path / f"{m}.npz") for m in ("single", "mirrored"))
+    assert_agrees(mirrored, single, replicas=2)
+    assert float(mirrored["ada_p"]) == pytest.approx(float(single["ada_p"])) and float(single["ada_p"]) != 0.5
+
+
 def free_ports(n):
     socks = [socket.socket() for _ in range(n)]
     for s in socks:
