@@ -7,8 +7,9 @@ Prints one JSON object:
     float32 and mixed_bfloat16, and the speed-up;
   * the FID error of bfloat16 features: FID(first half, second half) and
     FID(data, blurred data) computed from each precision's features;
-  * FID between the two halves of bundled:emoji64, and between all of it and
-    a colour-shifted, a translated and a blurred copy (float32).
+  * FID between the two halves A and B of bundled:emoji64, and between A and a
+    colour-shifted, a translated and a blurred copy of B (float32): the
+    degraded copies must score worse than the clean half.
 """
 
 from __future__ import annotations
@@ -65,10 +66,12 @@ def main() -> None:
     out["bf16_fid_error_blurred"] = round(out["fid_blurred_bfloat16"] - out["fid_blurred_float32"], 3)
     extract = FeatureExtractor(inception.load(args.inception))
     real = feats["float32"][0]
-    shifted = np.clip(images.astype(int) - 48, 0, 255).astype(np.uint8)
-    out["fid_colour_shift_48"] = round(stats.fid(real, features(extract, shifted, args.batch)), 3)
-    translated = np.roll(images, 8, axis=2)
-    out["fid_translate_8px"] = round(stats.fid(real, features(extract, translated, args.batch)), 3)
+    a = real[:half]
+    copies = {"colour_shift_48": np.clip(images[half:].astype(int) - 48, 0, 255).astype(np.uint8),
+              "translate_8px": np.roll(images[half:], 8, axis=2), "blur_4px": blurred[half:]}
+    for name, copy in copies.items():
+        out[f"fid_half_vs_{name}_half"] = round(stats.fid(a, features(extract, copy, args.batch)), 3)
+    out["ordered_as_expected"] = all(out[f"fid_half_vs_{n}_half"] > out["fid_halves_float32"] for n in copies)
     out["fid_real_vs_itself"] = round(stats.fid(real, real), 6)
     print(json.dumps(out, indent=1))
 
