@@ -60,7 +60,7 @@ def render(G, ws: np.ndarray, batch: int):
 
 def main(argv):
     from tf_stylegan.images import parse_grid, tile
-    from tf_stylegan.networks.latents import mix_styles, style_layers
+    from tf_stylegan.networks.latents import mix_styles, style_layers, z_from_seeds
     from tf_stylegan.video import write_video
 
     check_writable(FLAGS.out, "out")
@@ -73,7 +73,8 @@ def main(argv):
     if FLAGS.mode == "style-mix":
         layers = style_layers(FLAGS.styles, G.num_ws)
         walk = walk_ws(G, seeds, steps, FLAGS.space, FLAGS.interp, FLAGS.loop, FLAGS.trunc, c)
-        source = walk_ws(G, [FLAGS.source, FLAGS.source], 1, "w", "lerp", False, FLAGS.trunc, c)[:1]
+        source = G.mapping(z_from_seeds([FLAGS.source], G.z_dim), None if c is None else c[None],
+                           truncation_psi=FLAGS.trunc).numpy()
         ws = mix_styles(np.repeat(source, len(walk), 0), walk, layers).numpy()
         frames = render(G, ws, FLAGS.batch)
         total = len(ws)
