@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import keras
 import tensorflow as tf
 
@@ -58,3 +61,18 @@ class NoiseInjection(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "resolution": self.resolution}
+
+
+@contextlib.contextmanager
+def borrowed_noise(model: keras.Layer) -> Iterator[list[NoiseInjection]]:
+    """Yields the model's NoiseInjection layers; their stored noise maps are restored on exit.
+
+    For code that overwrites or optimises the stored maps for a while (PPL, projection).
+    """
+    layers = [layer for layer in model._flatten_layers() if isinstance(layer, NoiseInjection)]
+    saved = [layer.noise_const.numpy() for layer in layers]
+    try:
+        yield layers
+    finally:
+        for layer, value in zip(layers, saved):
+            layer.noise_const.assign(value)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from tf_stylegan.layers import NoiseInjection
+from tf_stylegan.layers.noise import borrowed_noise
 from tf_stylegan.metrics.lpips import LPIPSEmbedding
 from tf_stylegan.metrics.stats import MetricError
 from tf_stylegan.networks.latents import slerp
@@ -43,8 +43,6 @@ def path_length_samples(G, embed: LPIPSEmbedding, num: int, space: str = "w", sa
     if G.c_dim and (label_pool is None or label_pool.shape[-1] != G.c_dim):
         raise MetricError(f"PPL: the generator is conditional (c_dim={G.c_dim}); give dataset labels of that width.")
     rng = np.random.RandomState(seed)
-    noise_layers = [layer for layer in G.synthesis._flatten_layers() if isinstance(layer, NoiseInjection)]
-    saved = [layer.noise_const.numpy() for layer in noise_layers]
 
     @tf.function
     def pair_distance(z0, z1, c, t):
@@ -64,7 +62,7 @@ def path_length_samples(G, embed: LPIPSEmbedding, num: int, space: str = "w", sa
     from tqdm import tqdm
 
     out = []
-    try:
+    with borrowed_noise(G.synthesis) as noise_layers:
         with tqdm(total=num, desc="path lengths", unit="pair", disable=not progress, leave=False) as bar:
             for start in range(0, num, batch_size):
                 n = min(batch_size, num - start)
@@ -76,9 +74,6 @@ def path_length_samples(G, embed: LPIPSEmbedding, num: int, space: str = "w", sa
                     layer.noise_const.assign(rng.standard_normal(layer.noise_const.shape).astype(np.float32))
                 out.append(pair_distance(z[:n], z[n:], c, t).numpy())
                 bar.update(n)
-    finally:
-        for layer, value in zip(noise_layers, saved):
-            layer.noise_const.assign(value)
     return np.concatenate(out).astype(np.float64)
 
 

@@ -12,6 +12,7 @@ perceptual detail.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 
@@ -19,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_stylegan.layers import NoiseInjection
+from tf_stylegan.layers.noise import borrowed_noise
 
 
 @dataclasses.dataclass
@@ -88,8 +89,8 @@ def project(G, target_uint8: np.ndarray, embed: Callable | None = None, opts: Pr
     w_avg = w_samples.mean(0, keepdims=True)
     w_std = float(np.sqrt(np.sum((w_samples - w_avg) ** 2) / opts.w_avg_samples))
 
-    noise_layers = [layer for layer in G.synthesis._flatten_layers() if isinstance(layer, NoiseInjection)]
-    saved = [layer.noise_const.numpy() for layer in noise_layers]
+    restore = contextlib.ExitStack()  # G's stored noise maps come back when the projection ends
+    noise_layers = restore.enter_context(borrowed_noise(G.synthesis))
     noise_maps = [layer.noise_const for layer in noise_layers]
     for v in noise_maps:
         v.assign(rng.standard_normal(v.shape).astype(np.float32))
@@ -121,7 +122,7 @@ def project(G, target_uint8: np.ndarray, embed: Callable | None = None, opts: Pr
         return dist
 
     ws_out, dists = np.zeros([opts.num_steps, G.w_dim], np.float32), np.zeros([opts.num_steps], np.float32)
-    try:
+    with restore:
         for i in range(opts.num_steps):
             t = i / opts.num_steps
             scale = w_std * opts.initial_noise_factor * max(0.0, 1.0 - t / opts.noise_ramp_length) ** 2
@@ -132,23 +133,15 @@ def project(G, target_uint8: np.ndarray, embed: Callable | None = None, opts: Pr
             if progress is not None:
                 progress(i, float(dists[i]))
         noise = {layer.path or layer.name: layer.noise_const.numpy() for layer in noise_layers}
-    finally:
-        for layer, value in zip(noise_layers, saved):
-            layer.noise_const.assign(value)
     return {"w": ws_out, "noise": noise, "distance": dists}
 
 
 def synthesize(G, w: np.ndarray, noise: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """G's image [R, R, C] in [-1, 1] for one w [w_dim], with the projected noise maps if given."""
-    noise_layers = [layer for layer in G.synthesis._flatten_layers() if isinstance(layer, NoiseInjection)]
-    saved = [layer.noise_const.numpy() for layer in noise_layers]
-    try:
+    with borrowed_noise(G.synthesis) as noise_layers:
         for layer in noise_layers:
             key = layer.path or layer.name
             if noise and key in noise:
                 layer.noise_const.assign(noise[key])
         ws = np.repeat(np.asarray(w, np.float32)[None, None], G.num_ws, axis=1)
         return G.synthesis(ws, noise_mode="const").numpy()[0]
-    finally:
-        for layer, value in zip(noise_layers, saved):
-            layer.noise_const.assign(value)
