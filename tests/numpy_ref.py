@@ -2,6 +2,21 @@
 
 import numpy as np
 
+SELU_SCALE, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
+
+# The activations of tf_stylegan.ops.bias_act, without gain.
+ACTIVATIONS = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0),
+    "lrelu": lambda x, alpha=0.2: np.where(x >= 0, x, alpha * x),
+    "tanh": np.tanh,
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "elu": lambda x: np.where(x >= 0, x, np.expm1(x)),
+    "selu": lambda x: SELU_SCALE * np.where(x >= 0, x, SELU_ALPHA * np.expm1(x)),
+    "softplus": lambda x: np.logaddexp(x, 0),
+    "swish": lambda x: x / (1 + np.exp(-x)),
+}
+
 
 def pad_or_crop(x, x0, x1, y0, y1):
     x = np.pad(x, [(0, 0), (max(y0, 0), max(y1, 0)), (max(x0, 0), max(x1, 0)), (0, 0)])

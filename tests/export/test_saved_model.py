@@ -21,6 +21,22 @@ def exported(request, tmp_path_factory):
     return G, path
 
 
+def test_holds_no_custom_ops(exported):
+    """Servers load it without our compiled library, even when auto uses it in Python."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    from tf_stylegan.ops import _dispatch
+
+    assert _dispatch.load_library()[0] is not None, "build the ops (make ops) so that this test means something"
+    proto = saved_model_pb2.SavedModel()
+    with open(f"{exported[1]}/saved_model.pb", "rb") as fh:
+        proto.ParseFromString(fh.read())
+    graph = proto.meta_graphs[0].graph_def
+    op_types = {n.op for n in graph.node} | {n.op for f in graph.library.function for n in f.node_def}
+    assert "DepthwiseConv2dNative" in op_types  # the reference resampling filter
+    assert not any(t.startswith("TfStylegan") for t in op_types)
+
+
 def test_every_signature_matches_keras(exported):
     G, path = exported
     loaded = tf.saved_model.load(path)

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from tf_stylegan.images import to_uint8
 from tf_stylegan.networks.generator import Generator
+from tf_stylegan.ops import override_impl
 
 
 def _checked(x: tf.Tensor, shape: list, name: str) -> tf.Tensor:
@@ -33,6 +34,7 @@ def _checked(x: tf.Tensor, shape: list, name: str) -> tf.Tensor:
         return tf.identity(x)
 
 
+@override_impl("ref")  # exports never contain the custom ops
 def export_saved_model(G: Generator, path: str) -> str:
     """Writes the SavedModel to `path` atomically (built beside it, then renamed)."""
     archive = keras.export.ExportArchive()

@@ -18,10 +18,12 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 from tf_stylegan.files import atomic_path
 from tf_stylegan.images import to_uint8
 from tf_stylegan.networks.generator import Generator
+from tf_stylegan.ops import override_impl
 
 QUANTIZATIONS = ("float32", "float16", "int8")
 
 
+@override_impl("ref")  # exports never contain the custom ops
 def tflite_bytes(G: Generator, quantization: str = "float32", truncation_psi: float = 1.0) -> bytes:
     """The converted flatbuffer."""
     if quantization not in QUANTIZATIONS:

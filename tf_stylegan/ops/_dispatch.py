@@ -1,13 +1,21 @@
 """Chooses between the reference (pure TF) ops and the compiled custom ops.
 
 `impl="ref"` always uses pure TF. `impl="custom"` requires the compiled library
-and fails loudly without it. `impl="auto"` uses the compiled op when it is
-loaded and usable for the input, and otherwise the reference, logging the
-reason once per op and reason.
+(`make ops`) and fails loudly without it. `impl="auto"` uses the compiled op
+where it is measured to be faster (every GPU op; on CPU see `AUTO_ON_CPU`) and
+usable for the input, and otherwise the reference; a fallback for a reason
+other than the measured preference is logged once per op and reason.
+
+`override_impl(impl)` makes every op traced inside it use `impl`, whatever
+its call says: exports trace under `override_impl("ref")`, so SavedModels and
+TFLite files never contain the custom ops, and benchmarks and tests compare a
+whole network under "ref" and "custom".
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
 import os
@@ -16,12 +24,34 @@ import tensorflow as tf
 
 _LOG = logging.getLogger("tf_stylegan.ops")
 _LIBRARY_NAME = "_tf_stylegan_ops.so"
-_NOT_BUILT = "the custom ops are not built"
 IMPLS = ("auto", "ref", "custom")
+FLOAT_DTYPES = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
+
+# Which ops `auto` runs compiled on CPU, from whole-network timings in
+# bench/ops.py (docs/bench_ops.json). In isolation both compiled ops beat the
+# reference (1.1-1.8x); inside G and D only upfirdn2d still does (about 4% on a
+# bfloat16 step), while the compiled bias_act makes bfloat16 steps 2-5% slower,
+# probably because TF's graph optimiser fuses the reference's add + activation
+# with the neighbouring ops and a custom op breaks that fusion.
+AUTO_ON_CPU = {"bias_act": False, "upfirdn2d": True}
+
+_override = contextvars.ContextVar("tf_stylegan_ops_impl", default=None)
 
 
-def _library_path() -> str | None:
-    """Where a built custom-op library would be, or None when none is built."""
+@contextlib.contextmanager
+def override_impl(impl: str):
+    """Within this block every op call uses `impl` ("ref", "custom" or "auto")."""
+    if impl not in IMPLS:
+        raise ValueError(f"override_impl: impl must be one of {IMPLS}, got {impl!r}.")
+    token = _override.set(impl)
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+def library_path() -> str | None:
+    """Where a built custom-op library is, or None when none is built."""
     candidates = [
         os.environ.get("TF_STYLEGAN_OPS_LIB", ""),
         os.path.join(os.path.dirname(__file__), _LIBRARY_NAME),
@@ -32,20 +62,24 @@ def _library_path() -> str | None:
 @functools.cache
 def load_library() -> tuple[object | None, str]:
     """Loads the compiled ops once; returns (module or None, reason if None)."""
-    path = _library_path()
+    path = library_path()
     if path is None:
-        return None, _NOT_BUILT
+        return None, "the custom ops are not built (run `make ops`)"
     try:
         return tf.load_op_library(path), ""
-    except (tf.errors.NotFoundError, OSError) as exc:  # pragma: no cover
-        return None, f"{path} failed to load: {exc}"
+    except (tf.errors.NotFoundError, OSError) as exc:
+        return None, f"{path} failed to load ({exc}); rebuild it with `make ops`"
+
+
+@functools.cache
+def library_has_cuda() -> bool:
+    module, _ = load_library()
+    return module is not None and "cuda" in module.tf_stylegan_ops_info().numpy().decode()
 
 
 @functools.cache
 def _note_fallback(op: str, reason: str) -> None:
-    # Not having built the ops is the normal case; anything else deserves a warning.
-    log = _LOG.debug if reason == _NOT_BUILT else _LOG.warning
-    log("%s: using the reference implementation because %s.", op, reason)
+    _LOG.warning("%s: using the reference implementation because %s.", op, reason)
 
 
 def _in_xla_context() -> bool:
@@ -58,18 +92,42 @@ def _in_xla_context() -> bool:
     return False
 
 
-def use_custom(op: str, impl: str, x: tf.Tensor) -> bool:
-    """True when `op` should run through the compiled library."""
+def check_dtype(op: str, x: tf.Tensor) -> None:
+    """The dtypes both implementations support, with the same error for both."""
+    if x.dtype not in FLOAT_DTYPES:
+        names = ", ".join(d.name for d in FLOAT_DTYPES)
+        raise TypeError(f"{op}: unsupported dtype {x.dtype.name}; use one of {names}.")
+
+
+def _why_not_custom(op: str, unsupported: str | None) -> str | None:
+    module, reason = load_library()
+    if module is None:
+        return reason
+    if not hasattr(module, f"tf_stylegan_{op}"):
+        return f"the built library has no {op} kernel; rebuild it with `make ops`"
+    if _in_xla_context():
+        return "XLA cannot compile custom ops (jit_compile)"
+    if tf.config.list_logical_devices("GPU") and not library_has_cuda():
+        return "the library was built without CUDA kernels"
+    return unsupported
+
+
+def use_custom(op: str, impl: str, unsupported: str | None = None) -> bool:
+    """True when `op` should run through the compiled library.
+
+    `unsupported` is the caller's reason why this input cannot use the
+    compiled op (None when it can).
+    """
     if impl not in IMPLS:
         raise ValueError(f"{op}: impl must be one of {IMPLS}, got {impl!r}.")
+    impl = _override.get() or impl
     if impl == "ref":
         return False
-    module, reason = load_library()
-    if module is not None and not hasattr(module, op):
-        module, reason = None, f"the built library has no {op} kernel"
-    if module is not None and _in_xla_context():
-        module, reason = None, "XLA cannot compile custom ops"
-    if module is None:
+    on_gpu = bool(tf.config.list_logical_devices("GPU"))
+    if impl == "auto" and not on_gpu and not AUTO_ON_CPU.get(op, False):
+        return False  # measured: the reference is as fast here
+    reason = _why_not_custom(op, unsupported)
+    if reason is not None:
         if impl == "custom":
             raise RuntimeError(f"{op}(impl='custom') is unavailable: {reason}.")
         _note_fallback(op, reason)

@@ -3,12 +3,16 @@
 Every implementation reads the one table `ACTIVATIONS`. The reference
 implementation is pure TF (NHWC, XLA- and TFLite-friendly) and has exact first
 and second derivatives through TF's autodiff, which R1 and path-length
-regularisation need.
+regularisation need. The compiled op (custom_ops/bias_act.cc) computes the
+forward pass and both derivatives in one pass over memory each; its gradients
+are registered below, the first derivative as the op itself with grad=1 and
+its derivative as grad=2.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -19,11 +23,13 @@ from tf_stylegan.ops import _dispatch
 
 @dataclasses.dataclass(frozen=True)
 class Activation:
-    """One activation: its reference function, default alpha and default gain."""
+    """One activation: its reference function, default alpha and gain, and
+    whether its second derivative is non-zero (piecewise-linear ones have none)."""
 
     func: Callable[[tf.Tensor, float], tf.Tensor]
     def_alpha: float
     def_gain: float
+    has_2nd_grad: bool
 
 
 def _lrelu(x: tf.Tensor, alpha: float) -> tf.Tensor:
@@ -39,15 +45,15 @@ def _selu(x: tf.Tensor, alpha: float) -> tf.Tensor:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "linear": Activation(lambda x, a: x, 0.0, 1.0),
-    "relu": Activation(lambda x, a: tf.nn.relu(x), 0.0, float(np.sqrt(2))),
-    "lrelu": Activation(_lrelu, 0.2, float(np.sqrt(2))),
-    "tanh": Activation(lambda x, a: tf.tanh(x), 0.0, 1.0),
-    "sigmoid": Activation(lambda x, a: tf.sigmoid(x), 0.0, 1.0),
-    "elu": Activation(_elu, 0.0, 1.0),
-    "selu": Activation(_selu, 0.0, 1.0),
-    "softplus": Activation(lambda x, a: tf.nn.softplus(x), 0.0, 1.0),
-    "swish": Activation(lambda x, a: tf.nn.silu(x), 0.0, float(np.sqrt(2))),
+    "linear": Activation(lambda x, a: x, 0.0, 1.0, False),
+    "relu": Activation(lambda x, a: tf.nn.relu(x), 0.0, float(np.sqrt(2)), False),
+    "lrelu": Activation(_lrelu, 0.2, float(np.sqrt(2)), False),
+    "tanh": Activation(lambda x, a: tf.tanh(x), 0.0, 1.0, True),
+    "sigmoid": Activation(lambda x, a: tf.sigmoid(x), 0.0, 1.0, True),
+    "elu": Activation(_elu, 0.0, 1.0, True),
+    "selu": Activation(_selu, 0.0, 1.0, True),
+    "softplus": Activation(lambda x, a: tf.nn.softplus(x), 0.0, 1.0, True),
+    "swish": Activation(lambda x, a: tf.nn.silu(x), 0.0, float(np.sqrt(2)), True),
 }
 
 
@@ -78,6 +84,46 @@ def _bias_act_ref(x, b, dim, act, alpha, gain, clamp):
     return x
 
 
+def _bias_axes(rank: int, dim: int) -> list[int]:
+    return [i for i in range(rank) if i != dim]
+
+
+def _bias_act_custom(x, b, dim, act, alpha, gain, clamp):
+    empty = tf.zeros([0], x.dtype)
+    b = empty if b is None else tf.cast(b, x.dtype)
+    clamp = -1.0 if clamp is None or clamp < 0 else clamp
+    return _dispatch.custom_module().tf_stylegan_bias_act(
+        x, b, empty, empty, grad=0, act=act, alpha=alpha, gain=gain, clamp=clamp,
+        dim=dim % x.shape.rank,
+    )
+
+
+@tf.RegisterGradient("TfStyleganBiasAct")
+def _bias_act_custom_grad(op, upstream):
+    """grad 0 -> its derivative is grad 1; grad 1 -> grad 1 (w.r.t. the incoming
+    gradient) and grad 2 (w.r.t. the forward input and bias)."""
+    x, b, ref, _ = op.inputs
+    attrs = {k: op.get_attr(k) for k in ("act", "alpha", "gain", "clamp", "dim")}
+    call = functools.partial(_dispatch.custom_module().tf_stylegan_bias_act, **attrs)
+    empty = tf.zeros([0], x.dtype)
+    axes = _bias_axes(x.shape.rank, attrs["dim"])
+    has_bias = b.shape[0] != 0
+    grad = op.get_attr("grad")
+    if grad == 0:
+        dx = call(upstream, b, x, empty, grad=1)
+        return dx, tf.reduce_sum(dx, axes) if has_bias else None, None, None
+    if grad == 1:  # op = x * act'(ref + b)
+        d_x = call(upstream, b, ref, empty, grad=1)
+        act = attrs["act"].decode() if isinstance(attrs["act"], bytes) else attrs["act"]
+        if not activation_spec(act).has_2nd_grad:
+            return d_x, None, None, None
+        d_ref = call(upstream, b, ref, x, grad=2)
+        return d_x, tf.reduce_sum(d_ref, axes) if has_bias else None, d_ref, None
+    raise NotImplementedError(
+        "bias_act: third derivatives of the compiled op are not implemented; use impl='ref'."
+    )
+
+
 def bias_act(
     x: tf.Tensor,
     b: tf.Tensor | None = None,
@@ -98,7 +144,8 @@ def bias_act(
       alpha: the activation's shape parameter (lrelu slope); None = its default.
       gain: output scale; None = the activation's default (sqrt(2) for lrelu).
       clamp: clamp the output to [-clamp, clamp]; None disables it.
-      impl: "ref" (pure TF), "custom" (compiled op) or "auto" (custom if loaded).
+      impl: "ref" (pure TF), "custom" (compiled op) or "auto" (the faster one
+        that is available; see tf_stylegan.ops._dispatch).
 
     Example:
       >>> y = bias_act(tf.ones([2, 4, 4, 3]), tf.zeros([3]), act="lrelu")
@@ -108,7 +155,10 @@ def bias_act(
     gain = float(spec.def_gain if gain is None else gain)
     clamp = None if clamp is None else float(clamp)
     x = tf.convert_to_tensor(x)
+    _dispatch.check_dtype("bias_act", x)
     if b is not None and x.shape.rank is not None:
+        if not -x.shape.rank <= dim < x.shape.rank:
+            raise ValueError(f"bias_act: dim {dim} is out of range for x of rank {x.shape.rank}.")
         b = tf.convert_to_tensor(b)
         if b.shape.rank != 1 or (
             b.shape[0] is not None
@@ -119,8 +169,7 @@ def bias_act(
                 f"bias_act: bias shape {b.shape} does not match x.shape[{dim}] "
                 f"of x {x.shape}."
             )
-    if _dispatch.use_custom("bias_act", impl, x):
-        return _dispatch.custom_module().bias_act(
-            x, b, dim=dim, act=act, alpha=alpha, gain=gain, clamp=clamp
-        )
+    unsupported = "the rank of x is not static" if x.shape.rank is None else None
+    if _dispatch.use_custom("bias_act", impl, unsupported):
+        return _bias_act_custom(x, b, dim, act, alpha, gain, clamp)
     return _bias_act_ref(x, b, dim, act, alpha, gain, clamp)

@@ -4,6 +4,12 @@ The official resampling primitive: zero-stuff by `up`, pad (negative pads
 crop), convolve with the FIR filter `f`, keep every `down`-th pixel. Filters
 are float32 numpy arrays made by `setup_filter`; a 1-D filter is applied
 separably (two 1-D passes), a 2-D filter as one depthwise convolution.
+
+The compiled op (custom_ops/upfirdn2d.cc) does the same in one pass that
+visits only the taps landing on input pixels and only the kept outputs. It
+takes the final 2-D correlation kernel; as in the official code, its gradient
+is another upfirdn2d (the kernel reversed, up and down swapped), registered
+below, so derivatives of any order follow.
 """
 
 from __future__ import annotations
@@ -128,6 +134,52 @@ def _upfirdn2d_ref(x, f, upx, upy, downx, downy, pad, flip_filter, gain):
     return x
 
 
+def _output_size(size, up, pad0, pad1, taps, down):
+    span = size * up + pad0 + pad1 - taps + 1
+    return span if span <= 0 else -(-span // down)
+
+
+def _custom_pass(x, f2d, up, down, pad, flip_filter, gain):
+    """One compiled call with a 2-D filter; gain applies once (gain**(2/2))."""
+    kernel = f2d * np.float32(gain)
+    if not flip_filter:  # the op correlates; a convolution uses the flipped filter
+        kernel = kernel[::-1, ::-1]
+    x0, x1, y0, y1 = pad
+    return _dispatch.custom_module().tf_stylegan_upfirdn2d(
+        x, tf.constant(np.ascontiguousarray(kernel, np.float32)),
+        upx=up[0], upy=up[1], downx=down[0], downy=down[1],
+        padx0=x0, padx1=x1, pady0=y0, pady1=y1,
+    )
+
+
+def _upfirdn2d_custom(x, f, upx, upy, downx, downy, pad, flip_filter, gain):
+    if f is None:
+        f = np.ones([1, 1], np.float32)
+    if f.ndim == 2:
+        return _custom_pass(x, f, (upx, upy), (downx, downy), pad, flip_filter, gain)
+    x0, x1, y0, y1 = pad  # separable: horizontal, then vertical, sqrt(gain) each
+    x = _custom_pass(x, f[np.newaxis, :], (upx, 1), (downx, 1), (x0, x1, 0, 0), flip_filter, gain**0.5)
+    return _custom_pass(x, f[:, np.newaxis], (1, upy), (1, downy), (0, 0, y0, y1), flip_filter, gain**0.5)
+
+
+@tf.RegisterGradient("TfStyleganUpfirdn2d")
+def _upfirdn2d_custom_grad(op, dy):
+    x, kernel = op.inputs
+    a = {k: op.get_attr(k) for k in ("upx", "upy", "downx", "downy", "padx0", "pady0")}
+    ih, iw = x.shape[1], x.shape[2]
+    oh, ow = op.outputs[0].shape[1], op.outputs[0].shape[2]
+    fh, fw = kernel.shape
+    dx = _dispatch.custom_module().tf_stylegan_upfirdn2d(
+        dy, tf.reverse(kernel, [0, 1]),
+        upx=a["downx"], upy=a["downy"], downx=a["upx"], downy=a["upy"],
+        padx0=fw - a["padx0"] - 1,
+        padx1=iw * a["upx"] - ow * a["downx"] + a["padx0"] - a["upx"] + 1,
+        pady0=fh - a["pady0"] - 1,
+        pady1=ih * a["upy"] - oh * a["downy"] + a["pady0"] - a["upy"] + 1,
+    )
+    return dx, None
+
+
 def upfirdn2d(
     x: tf.Tensor,
     f,
@@ -148,7 +200,7 @@ def upfirdn2d(
       padding: int, [px, py] or [x0, x1, y0, y1]; negative values crop.
       flip_filter: False = convolution (the official default), True = correlation.
       gain: overall scale of the filter.
-      impl: "ref", "custom" or "auto".
+      impl: "ref", "custom" or "auto" (see tf_stylegan.ops._dispatch).
 
     Returns:
       [N, (H*up + y0 + y1 - fh + 1) // down (ceil), ..., C].
@@ -159,18 +211,27 @@ def upfirdn2d(
     x = tf.convert_to_tensor(x)
     if x.shape.rank != 4:
         raise ValueError(f"upfirdn2d expects NHWC input, got shape {x.shape}.")
+    _dispatch.check_dtype("upfirdn2d", x)
     upx, upy = _parse_scaling(up)
     downx, downy = _parse_scaling(down)
     pad = _parse_padding(padding)
     if f is not None:
         f = np.asarray(f, dtype=np.float32)
-        if f.ndim not in (1, 2):
-            raise ValueError(f"upfirdn2d: filter must be 1-D or 2-D, got {f.shape}.")
-    if _dispatch.use_custom("upfirdn2d", impl, x):
-        return _dispatch.custom_module().upfirdn2d(
-            x, f, up=(upx, upy), down=(downx, downy), padding=pad,
-            flip_filter=flip_filter, gain=gain,
-        )
+        if f.ndim not in (1, 2) or f.size == 0:
+            raise ValueError(f"upfirdn2d: filter must be 1-D or 2-D, got shape {f.shape}.")
+    fw, fh = filter_size(f)
+    h, w = x.shape[1], x.shape[2]
+    if h is not None and w is not None:
+        oh = _output_size(h, upy, pad[2], pad[3], fh, downy)
+        ow = _output_size(w, upx, pad[0], pad[1], fw, downx)
+        if oh <= 0 or ow <= 0:
+            raise ValueError(
+                f"upfirdn2d: padding {list(pad)} of a {h}x{w} input leaves less than the "
+                f"{fh}x{fw} filter; reduce the negative padding."
+            )
+    unsupported = "the spatial size is not static" if h is None or w is None else None
+    if _dispatch.use_custom("upfirdn2d", impl, unsupported):
+        return _upfirdn2d_custom(x, f, upx, upy, downx, downy, pad, flip_filter, gain)
     return _upfirdn2d_ref(x, f, upx, upy, downx, downy, pad, flip_filter, gain)
 
 
