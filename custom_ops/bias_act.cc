@@ -11,18 +11,9 @@
 #include "tensorflow/core/framework/common_shape_fns.h"
 #include "tensorflow/core/framework/shape_inference.h"
 #include "tensorflow/core/util/work_sharder.h"
+#include "tf_kernel_util.h"
 
 namespace tf_stylegan {
-
-using tensorflow::DEVICE_CPU;
-using tensorflow::OpKernel;
-using tensorflow::OpKernelConstruction;
-using tensorflow::OpKernelContext;
-using tensorflow::Tensor;
-using tensorflow::TensorShape;
-using tensorflow::errors::InvalidArgument;
-using tensorflow::shape_inference::InferenceContext;
-using tensorflow::shape_inference::ShapeHandle;
 
 REGISTER_OP("TfStyleganBiasAct")
     .Input("x: T")
@@ -67,9 +58,6 @@ REGISTER_KERNEL_BUILDER(Name("TfStyleganOpsInfo").Device(DEVICE_CPU), OpsInfoOp)
 namespace {
 
 // Accumulation type: double for double, float for everything else.
-template <typename T>
-using Acc = typename std::conditional<std::is_same<T, double>::value, double, float>::type;
-
 // Elements per work unit along the channel axis: whole rows, at least 256.
 inline int64_t BiasChunk(int64_t channels) {
   return channels * std::max<int64_t>(1, (256 + channels - 1) / channels);
@@ -120,21 +108,9 @@ void BiasActRange(const BiasActParams& p, const T* x, const T* b, const T* ref, 
 template <typename T, int G>
 void BiasActRangeForAct(const BiasActParams& p, const T* x, const T* b, const T* ref,
                         const T* dy, T* y, int64_t begin, int64_t end) {
-#define TFS_CASE(A)                                             \
-  case A:                                                       \
-    return BiasActRange<T, A, G>(p, x, b, ref, dy, y, begin, end);
-  switch (p.act) {
-    TFS_CASE(Act::kLinear)
-    TFS_CASE(Act::kRelu)
-    TFS_CASE(Act::kLrelu)
-    TFS_CASE(Act::kTanh)
-    TFS_CASE(Act::kSigmoid)
-    TFS_CASE(Act::kElu)
-    TFS_CASE(Act::kSelu)
-    TFS_CASE(Act::kSoftplus)
-    TFS_CASE(Act::kSwish)
-  }
-#undef TFS_CASE
+  WithAct(p.act, [&](auto act) {
+    BiasActRange<T, decltype(act)::value, G>(p, x, b, ref, dy, y, begin, end);
+  });
 }
 
 }  // namespace
@@ -168,13 +144,6 @@ void RunBiasActCpu(OpKernelContext* ctx, const BiasActParams& p, const T* x, con
 // In bias_act.cu; `dtype` is a CudaDtype (bias_act.h). Returns a CUDA error message or null.
 const char* LaunchBiasActCuda(const BiasActParams& p, int dtype, const void* x, const void* b,
                               const void* ref, const void* dy, void* y, void* stream);
-
-template <typename T>
-constexpr int CudaDtypeOf() {
-  if constexpr (std::is_same<T, float>::value) return kCudaFloat32;
-  else if constexpr (std::is_same<T, Eigen::half>::value) return kCudaFloat16;
-  else return kCudaBfloat16;
-}
 #endif
 
 // Runs the op on Device; the CPU version is RunBiasActCpu, the GPU one bias_act.cu.
@@ -277,25 +246,6 @@ class BiasActOp : public OpKernel {
 };
 
 
-#define TFS_REGISTER_CPU(T) \
-  REGISTER_KERNEL_BUILDER(    \
-      Name("TfStyleganBiasAct").Device(DEVICE_CPU).TypeConstraint<T>("T"), \
-      BiasActOp<Eigen::ThreadPoolDevice, T>);
-TFS_REGISTER_CPU(Eigen::half)
-TFS_REGISTER_CPU(tensorflow::bfloat16)
-TFS_REGISTER_CPU(float)
-TFS_REGISTER_CPU(double)
-#undef TFS_REGISTER_CPU
-
-#if GOOGLE_CUDA
-#define TFS_REGISTER_GPU(T) \
-  REGISTER_KERNEL_BUILDER(    \
-      Name("TfStyleganBiasAct").Device(tensorflow::DEVICE_GPU).TypeConstraint<T>("T"), \
-      BiasActOp<Eigen::GpuDevice, T>);
-TFS_REGISTER_GPU(Eigen::half)
-TFS_REGISTER_GPU(tensorflow::bfloat16)
-TFS_REGISTER_GPU(float)
-#undef TFS_REGISTER_GPU
-#endif
+TFS_REGISTER_KERNELS("TfStyleganBiasAct", BiasActOp)
 
 }  // namespace tf_stylegan

@@ -25,22 +25,9 @@ void LaunchForAct(const BiasActParams& p, const T* x, const T* b, const T* ref, 
                   T* y, cudaStream_t stream) {
   constexpr int kBlock = 256;
   const unsigned int grid = GridFor(p.size, kBlock);
-#define TFS_CASE(A)                                                                  \
-  case A:                                                                            \
-    BiasActKernel<T, A, G><<<grid, kBlock, 0, stream>>>(p, x, b, ref, dy, y); \
-    return;
-  switch (p.act) {
-    TFS_CASE(Act::kLinear)
-    TFS_CASE(Act::kRelu)
-    TFS_CASE(Act::kLrelu)
-    TFS_CASE(Act::kTanh)
-    TFS_CASE(Act::kSigmoid)
-    TFS_CASE(Act::kElu)
-    TFS_CASE(Act::kSelu)
-    TFS_CASE(Act::kSoftplus)
-    TFS_CASE(Act::kSwish)
-  }
-#undef TFS_CASE
+  WithAct(p.act, [&](auto act) {
+    BiasActKernel<T, decltype(act)::value, G><<<grid, kBlock, 0, stream>>>(p, x, b, ref, dy, y);
+  });
 }
 
 template <typename T>

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <type_traits>
+
 #include "common.h"
 
 namespace tf_stylegan {
@@ -41,6 +43,23 @@ inline bool ParseAct(const char* name, Act* act) {
     }
   }
   return false;
+}
+
+// Calls f(std::integral_constant<Act, A>{}) for the run-time activation `act`,
+// so that kernels are instantiated once per activation with no branch inside.
+template <typename F>
+inline void WithAct(Act act, F&& f) {
+  switch (act) {
+    case Act::kLinear: return f(std::integral_constant<Act, Act::kLinear>{});
+    case Act::kRelu: return f(std::integral_constant<Act, Act::kRelu>{});
+    case Act::kLrelu: return f(std::integral_constant<Act, Act::kLrelu>{});
+    case Act::kTanh: return f(std::integral_constant<Act, Act::kTanh>{});
+    case Act::kSigmoid: return f(std::integral_constant<Act, Act::kSigmoid>{});
+    case Act::kElu: return f(std::integral_constant<Act, Act::kElu>{});
+    case Act::kSelu: return f(std::integral_constant<Act, Act::kSelu>{});
+    case Act::kSoftplus: return f(std::integral_constant<Act, Act::kSoftplus>{});
+    case Act::kSwish: return f(std::integral_constant<Act, Act::kSwish>{});
+  }
 }
 
 struct BiasActParams {

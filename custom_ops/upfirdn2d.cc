@@ -11,20 +11,12 @@
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
 #include "tensorflow/core/util/work_sharder.h"
+#include "tf_kernel_util.h"
 #include "upfirdn2d.h"
 
 namespace tf_stylegan {
 
-using tensorflow::DEVICE_CPU;
-using tensorflow::OpKernel;
-using tensorflow::OpKernelConstruction;
-using tensorflow::OpKernelContext;
-using tensorflow::Tensor;
-using tensorflow::TensorShape;
-using tensorflow::errors::InvalidArgument;
 using tensorflow::shape_inference::DimensionHandle;
-using tensorflow::shape_inference::InferenceContext;
-using tensorflow::shape_inference::ShapeHandle;
 
 REGISTER_OP("TfStyleganUpfirdn2d")
     .Input("x: T")
@@ -68,9 +60,6 @@ REGISTER_OP("TfStyleganUpfirdn2d")
     .Doc("Zero-stuff, pad, correlate with the 2-D kernel f and subsample NHWC x.");
 
 namespace {
-
-template <typename T>
-using Acc = typename std::conditional<std::is_same<T, double>::value, double, float>::type;
 
 // Computes output rows [begin, end), a row being one (image, output y).
 template <typename T>
@@ -131,13 +120,6 @@ struct Upfirdn2dLauncher<Eigen::ThreadPoolDevice> {
 };
 
 #if GOOGLE_CUDA
-template <typename T>
-constexpr int CudaDtypeOf() {
-  if constexpr (std::is_same<T, float>::value) return kCudaFloat32;
-  else if constexpr (std::is_same<T, Eigen::half>::value) return kCudaFloat16;
-  else return kCudaBfloat16;
-}
-
 template <>
 struct Upfirdn2dLauncher<Eigen::GpuDevice> {
   template <typename T>
@@ -203,25 +185,6 @@ class Upfirdn2dOp : public OpKernel {
   Upfirdn2dParams p_;
 };
 
-#define TFS_REGISTER_CPU(T)                                                 \
-  REGISTER_KERNEL_BUILDER(                                                  \
-      Name("TfStyleganUpfirdn2d").Device(DEVICE_CPU).TypeConstraint<T>("T"), \
-      Upfirdn2dOp<Eigen::ThreadPoolDevice, T>);
-TFS_REGISTER_CPU(Eigen::half)
-TFS_REGISTER_CPU(tensorflow::bfloat16)
-TFS_REGISTER_CPU(float)
-TFS_REGISTER_CPU(double)
-#undef TFS_REGISTER_CPU
-
-#if GOOGLE_CUDA
-#define TFS_REGISTER_GPU(T)                                                          \
-  REGISTER_KERNEL_BUILDER(                                                           \
-      Name("TfStyleganUpfirdn2d").Device(tensorflow::DEVICE_GPU).TypeConstraint<T>("T"), \
-      Upfirdn2dOp<Eigen::GpuDevice, T>);
-TFS_REGISTER_GPU(Eigen::half)
-TFS_REGISTER_GPU(tensorflow::bfloat16)
-TFS_REGISTER_GPU(float)
-#undef TFS_REGISTER_GPU
-#endif
+TFS_REGISTER_KERNELS("TfStyleganUpfirdn2d", Upfirdn2dOp)
 
 }  // namespace tf_stylegan
