@@ -14,7 +14,7 @@ from tf_stylegan.convert.assign import assign_weights, canonical_variables, gath
 from tf_stylegan.convert.errors import CheckpointError
 from tf_stylegan.convert.safe_pickle import TF1Network, safe_load
 from tf_stylegan.convert.torch_tensors import LEGACY_MAGIC, load_torch_file, load_torch_zip, torch_globals
-from tf_stylegan.networks import Discriminator, Generator
+from tf_stylegan.networks import DCGANDiscriminator, Discriminator, Generator
 
 _PICKLE_PROTOCOL_MARK = b"\x80"
 
@@ -64,7 +64,7 @@ def load(path: str | os.PathLike) -> dict[str, keras.Model]:
             names = z.namelist()
         if "config.json" in names:
             model = keras.models.load_model(path)
-            key = "D" if isinstance(model, Discriminator) else "G_ema"
+            key = "D" if isinstance(model, (Discriminator, DCGANDiscriminator)) else "G_ema"
             return {key: model}
         if not any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
             raise CheckpointError(path, "a zip archive that is neither a .keras model nor a torch checkpoint.")

@@ -18,7 +18,8 @@ from absl import flags
 
 from tf_stylegan.tools._cli import run
 
-flags.DEFINE_string("config", "auto", "Preset name in configs/ (auto, paper256, config-f, tiny, ...) or a JSON path.")
+flags.DEFINE_string("config", "auto", "Preset name in configs/ (auto, paper256, config-f, tiny, ...) or a JSON path; "
+                    "dcgan or cgan for the DCGAN baselines (cgan conditions on the dataset's labels).")
 flags.DEFINE_string("data", None, "Dataset directory (from tools.dataset) or bundled:emoji64.")
 flags.DEFINE_string("outdir", None, "Run directory (created; reused by --resume).")
 flags.DEFINE_float("kimg", None, "Train until this many thousand real images have been shown (default: the preset's).")
@@ -51,6 +52,12 @@ flags.DEFINE_list("metrics", [], "Metrics computed at each snapshot, e.g. fid2k_
                   "(see tools.evaluate); logged to TensorBoard and metric-*.jsonl.")
 flags.DEFINE_string("inception", None, "FID Inception weights for --metrics (default: the cache).")
 flags.DEFINE_list("lpips", [], "LPIPS-VGG16 weights for PPL metrics (see tools.evaluate --lpips).")
+flags.DEFINE_float("p0", None, "DCGAN/CGAN: skip D's (G's) update in a step once its batch accuracy reaches p0 "
+                   "(e.g. 0.999). Off by default.")
+flags.DEFINE_float("real_label", 1.0, "DCGAN/CGAN: target for real images (0.9 = one-sided label smoothing).")
+flags.DEFINE_float("label_noise", 0.0, "DCGAN/CGAN: probability of swapping a sample's real/fake target.")
+flags.DEFINE_integer("rollback_patience", 0, "DCGAN/CGAN: roll back to the last good weights (and raise the "
+                     "label noise) after this many steps with D's or G's accuracy at 0. 0: off.")
 flags.DEFINE_string("export", None, "Also write G_ema as a SavedModel here when training ends.")
 flags.mark_flags_as_required(["data", "outdir"])
 FLAGS = flags.FLAGS
@@ -61,6 +68,10 @@ def main(argv):
     from tf_stylegan.training.loop import Trainer, TrainingError, TrainOptions
 
     logging.getLogger("tf_stylegan").setLevel(logging.INFO)
+    from tf_stylegan.training import dcgan_run
+
+    if FLAGS.config in dcgan_run.CONFIGS:
+        return _train_dcgan(dcgan_run)
     kimg = FLAGS.kimg
     if kimg is None:
         kimg = load_preset(FLAGS.config, fallback_resolution=256).training.get("kimg", 25000)
@@ -80,6 +91,21 @@ def main(argv):
         raise ValueError(str(exc)) from None
     print(f"done: {FLAGS.outdir}/G_ema.keras, grid {FLAGS.outdir}/grid.png"
           + (f", SavedModel {FLAGS.export}" if FLAGS.export else ""))
+
+
+def _train_dcgan(dcgan_run) -> None:
+    defaults = dcgan_run.DCGANOptions(data="", outdir="")
+    opts = dcgan_run.DCGANOptions(
+        data=FLAGS.data, outdir=FLAGS.outdir, config=FLAGS.config,
+        kimg=FLAGS.kimg if FLAGS.kimg is not None else defaults.kimg,
+        batch=FLAGS.batch or defaults.batch, g_lr=FLAGS.g_lr or defaults.g_lr, d_lr=FLAGS.d_lr or defaults.d_lr,
+        seed=FLAGS.seed, mirror=FLAGS.mirror, real_label=FLAGS.real_label, label_noise=FLAGS.label_noise,
+        p0=FLAGS.p0, rollback_patience=FLAGS.rollback_patience, snap_kimg=FLAGS.snap, resume=FLAGS.resume,
+        minutes=FLAGS.minutes,
+    )
+    summary = dcgan_run.train_dcgan(opts)
+    print(f"done: {summary['kimg']:.1f} kimg in {summary['seconds']:.0f} s; {FLAGS.outdir}/G.keras, "
+          f"grid {FLAGS.outdir}/grid.png")
 
 
 def entry() -> None:

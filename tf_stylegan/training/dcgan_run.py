@@ -1,0 +1,126 @@
+"""A DCGAN / CGAN training run: the `--config=dcgan|cgan` path of tools.train.
+
+It drives `DCGAN.fit` in chunks of `snap_kimg`, and after each chunk writes a
+checkpoint (tf.train.CheckpointManager: G, D, both optimizers, the step and
+the label noise), a grid of fixed seeds and G as .keras. `resume="latest"`
+continues from the newest checkpoint with the same data order and random
+draws (both are functions of the step). TensorBoard logs go to OUTDIR/logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_stylegan.data import load, read_info
+from tf_stylegan.files import save_model_atomic
+from tf_stylegan.images import save_image, tile, to_uint8
+from tf_stylegan.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from tf_stylegan.training.dcgan import DCGAN, AccuracyRollback
+
+CONFIGS = ("dcgan", "cgan")
+
+
+@dataclasses.dataclass
+class DCGANOptions:
+    data: str
+    outdir: str
+    config: str = "dcgan"  # "cgan": conditioned on the dataset's labels (classes or multi-hot tags)
+    kimg: float = 100.0
+    batch: int = 64
+    z_dim: int = 100
+    base_channels: int = 64
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    seed: int = 0
+    mirror: bool = True
+    real_label: float = 1.0
+    label_noise: float = 0.0
+    p0: float | None = None
+    rollback_patience: int = 0  # 0: no accuracy rollback
+    snap_kimg: float = 10.0
+    resume: str | None = None
+    minutes: float | None = None
+    grid_size: int = 32
+
+
+def build_dcgan(opts: DCGANOptions) -> tuple[DCGAN, dict]:
+    """The model for `opts` and the dataset's info, after checking they agree."""
+    if opts.config not in CONFIGS:
+        raise ValueError(f"DCGAN config must be one of {CONFIGS}, got {opts.config!r}.")
+    info = read_info(opts.data)
+    c_dim = info.get("label_dim", 0) if opts.config == "cgan" else 0
+    if opts.config == "cgan" and c_dim == 0:
+        raise ValueError(f"--config=cgan needs labels, but {opts.data} has none (label_dim 0); "
+                         "build the dataset with --labels or use --config=dcgan.")
+    G = DCGANGenerator(z_dim=opts.z_dim, c_dim=c_dim, img_resolution=info["resolution"],
+                       img_channels=info["channels"], base_channels=opts.base_channels, seed=opts.seed)
+    D = DCGANDiscriminator(c_dim=c_dim, img_resolution=info["resolution"], img_channels=info["channels"],
+                           base_channels=opts.base_channels, seed=opts.seed)
+    G.build()
+    D.build()
+    gan = DCGAN(G, D, real_label=opts.real_label, label_noise=opts.label_noise, p0=opts.p0, seed=opts.seed)
+    gan.compile(g_lr=opts.g_lr, d_lr=opts.d_lr)
+    gan.g_optimizer.build(G.trainable_variables)
+    gan.d_optimizer.build(D.trainable_variables)
+    return gan, info
+
+
+def _grid(gan: DCGAN, size: int) -> np.ndarray:
+    G = gan.G
+    z = np.random.RandomState(123).randn(size, G.z_dim).astype(np.float32)
+    c = None
+    if G.c_dim:  # one tag (or class) per sample, in turn
+        c = np.zeros([size, G.c_dim], np.float32)
+        c[np.arange(size), np.arange(size) % G.c_dim] = 1
+    images = to_uint8(G(z, c, training=False)).numpy()
+    cols = int(math.ceil(math.sqrt(size)))
+    return tile(images, cols, int(math.ceil(size / cols)))
+
+
+def train_dcgan(opts: DCGANOptions) -> dict:
+    """Trains until `opts.kimg` (or `opts.minutes`); returns a summary."""
+    gan, _ = build_dcgan(opts)
+    ckpt = tf.train.Checkpoint(G=gan.G, D=gan.D, g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
+                               step=gan.step, label_noise=gan.label_noise)
+    manager = tf.train.CheckpointManager(ckpt, os.path.join(opts.outdir, "checkpoints"), max_to_keep=3)
+    if opts.resume:
+        path = manager.latest_checkpoint if opts.resume == "latest" else opts.resume
+        if path is None:
+            raise ValueError(f"--resume=latest: no checkpoint in {opts.outdir}/checkpoints.")
+        ckpt.restore(path).assert_existing_objects_matched()
+    start = int(gan.step.numpy())
+    total = int(math.ceil(opts.kimg * 1000 / opts.batch))
+    per_snap = max(1, int(round(opts.snap_kimg * 1000 / opts.batch)))
+    labels = "tags" if gan.G.c_dim else "none"
+
+    def dataset(skip: int):
+        """The global batch sequence from batch `skip` on: every fit call starts a
+        fresh iterator, so each chunk (and a resumed run) picks up where the last left off."""
+        ds = load(opts.data, opts.batch, mirror=opts.mirror, seed=opts.seed, skip_batches=skip, labels=labels)
+        return ds if gan.G.c_dim else ds.map(lambda x, y: x)
+    callbacks = [keras.callbacks.TensorBoard(os.path.join(opts.outdir, "logs"), update_freq=50)]
+    if opts.rollback_patience:
+        callbacks.append(AccuracyRollback(patience=opts.rollback_patience, label_noise=max(opts.label_noise, 0.05)))
+    began = time.perf_counter()
+    snap_dir = os.path.join(opts.outdir, "snapshots")
+    step = start
+    while step < total:
+        steps = min(per_snap, total - step)
+        gan.fit(dataset(step), epochs=1, steps_per_epoch=steps, callbacks=callbacks, verbose=2)
+        step = int(gan.step.numpy())
+        manager.save(checkpoint_number=step)
+        grid = _grid(gan, opts.grid_size)
+        kimg = step * opts.batch // 1000
+        save_image(grid, os.path.join(snap_dir, f"grid-{kimg:06d}kimg.png"))
+        save_image(grid, os.path.join(opts.outdir, "grid.png"))
+        save_model_atomic(gan.G, os.path.join(opts.outdir, "G.keras"))
+        if opts.minutes is not None and time.perf_counter() - began > 60 * opts.minutes:
+            break
+    return dict(step=step, kimg=step * opts.batch / 1000, seconds=time.perf_counter() - began)
