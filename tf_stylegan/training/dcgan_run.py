@@ -15,14 +15,14 @@ import os
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tf_stylegan.data import load, read_info
 from tf_stylegan.files import save_model_atomic
-from tf_stylegan.images import save_image, tile, to_uint8
+from tf_stylegan.images import save_image
 from tf_stylegan.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from tf_stylegan.training.dcgan import DCGAN, AccuracyRollback
+from tf_stylegan.training.loop import snapshot_grid
 
 CONFIGS = ("dcgan", "cgan")
 
@@ -72,18 +72,6 @@ def build_dcgan(opts: DCGANOptions) -> tuple[DCGAN, dict]:
     return gan, info
 
 
-def _grid(gan: DCGAN, size: int) -> np.ndarray:
-    G = gan.G
-    z = np.random.RandomState(123).randn(size, G.z_dim).astype(np.float32)
-    c = None
-    if G.c_dim:  # one tag (or class) per sample, in turn
-        c = np.zeros([size, G.c_dim], np.float32)
-        c[np.arange(size), np.arange(size) % G.c_dim] = 1
-    images = to_uint8(G(z, c, training=False)).numpy()
-    cols = int(math.ceil(math.sqrt(size)))
-    return tile(images, cols, int(math.ceil(size / cols)))
-
-
 def train_dcgan(opts: DCGANOptions) -> dict:
     """Trains until `opts.kimg` (or `opts.minutes`); returns a summary."""
     gan, _ = build_dcgan(opts)
@@ -116,7 +104,7 @@ def train_dcgan(opts: DCGANOptions) -> dict:
         gan.fit(dataset(step), epochs=1, steps_per_epoch=steps, callbacks=callbacks, verbose=2)
         step = int(gan.step.numpy())
         manager.save(checkpoint_number=step)
-        grid = _grid(gan, opts.grid_size)
+        grid = snapshot_grid(gan.G, opts.grid_size)
         kimg = step * opts.batch // 1000
         save_image(grid, os.path.join(snap_dir, f"grid-{kimg:06d}kimg.png"))
         save_image(grid, os.path.join(opts.outdir, "grid.png"))

@@ -76,6 +76,19 @@ class TrainOptions:
     minutes: float | None = None  # also stop (with a checkpoint and snapshot) after this much wall time
 
 
+def snapshot_grid(G, size: int) -> np.ndarray:
+    """A uint8 grid of G's images for fixed seeds (z from seed 123; for a
+    conditional G one label per sample in turn), the same at every snapshot."""
+    z = np.random.RandomState(123).randn(size, G.z_dim).astype(np.float32)
+    c = None
+    if G.c_dim:
+        c = np.zeros([size, G.c_dim], np.float32)
+        c[np.arange(size), np.arange(size) % G.c_dim] = 1
+    images = to_uint8(G(z, c, noise_mode="const")).numpy()
+    cols = int(math.ceil(math.sqrt(size)))
+    return tile(images, cols, int(math.ceil(size / cols)))
+
+
 def make_strategy() -> tf.distribute.Strategy:
     """MultiWorkerMirrored from TF_CONFIG, else Mirrored over several devices, else the default."""
     if os.environ.get("TF_CONFIG"):
@@ -250,22 +263,9 @@ class Trainer:
         return iter(self.strategy.distribute_datasets_from_function(fn))
 
     # ----------------------------------------------------------- snapshots
-    def _grid_latents(self):
-        G = self.gan.G
-        rng = np.random.RandomState(123)
-        z = rng.randn(self.opts.grid_size, G.z_dim).astype(np.float32)
-        c = None
-        if G.c_dim:
-            c = np.zeros([self.opts.grid_size, G.c_dim], np.float32)
-            c[np.arange(self.opts.grid_size), np.arange(self.opts.grid_size) % G.c_dim] = 1
-        return z, c
-
     def snapshot(self) -> str:
         nimg = int(self.gan.nimg.numpy())
-        z, c = self._grid_latents()
-        images = to_uint8(self.gan.G_ema(z, c, noise_mode="const")).numpy()
-        cols = int(math.ceil(math.sqrt(len(images))))
-        grid = tile(images, cols, int(math.ceil(len(images) / cols)))
+        grid = snapshot_grid(self.gan.G_ema, self.opts.grid_size)
         snap_dir = os.path.join(self.opts.outdir, "snapshots")
         path = os.path.join(snap_dir, f"grid-{nimg:09d}.png")
         save_image(grid, path)
