@@ -29,8 +29,8 @@ FLOAT_DTYPES = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
 
 # Which ops `auto` runs compiled on CPU, from whole-network timings in
 # bench/ops.py (docs/bench_ops.json). In isolation both compiled ops beat the
-# reference (1.1-1.8x); inside G and D only upfirdn2d still does (about 4% on a
-# bfloat16 step), while the compiled bias_act makes bfloat16 steps 2-5% slower,
+# reference (1.15-1.7x); inside G and D only upfirdn2d still does (about 4-6% on a
+# bfloat16 step), while the compiled bias_act makes bfloat16 steps 2-6% slower,
 # probably because TF's graph optimiser fuses the reference's add + activation
 # with the neighbouring ops and a custom op breaks that fusion.
 AUTO_ON_CPU = {"bias_act": False, "upfirdn2d": True}
