@@ -82,3 +82,17 @@ def test_dataset_tool_reports_and_fails_clearly(tmp_path):
     ]:
         proc = run_tool("tf_stylegan.tools.dataset", f"--dest={tmp_path / 'd2'}", *bad_args, check=False)
         assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+
+
+def test_train_progan_end_to_end_and_its_errors(tmp_path):
+    out = tmp_path / "progan"
+    base = ["tf_stylegan.tools.train", "--config=progan", "--data=bundled:emoji64", "--resolution=8",
+            "--start_res=4", "--stable_kimg=0.016", "--fade_kimg=0.016", "--batch=8", "--batch_sizes=4:8"]
+    proc = run_tool(*base, f"--outdir={out}", "--kimg=0.04", "--snap=0.016")
+    assert "done: 0.0 kimg at 8px" in proc.stdout
+    assert (out / "grid.png").exists() and (out / "checkpoints" / "ckpt-5.index").exists()
+    assert keras.models.load_model(out / "G_ema.keras")(np.zeros([1, 128], np.float32)).shape == (1, 8, 8, 3)
+    proc = run_tool(*base, f"--outdir={tmp_path / 'x'}", "--kimg=0.02", check=False)
+    assert proc.returncode == 2 and "does not reach 8px within --kimg=0.02" in proc.stderr
+    proc = run_tool(*base[:-1], "--batch_sizes=8-32", f"--outdir={tmp_path / 'x'}", check=False)
+    assert proc.returncode == 2 and "'8-32' is not RES:BATCH" in proc.stderr

@@ -19,7 +19,8 @@ from absl import flags
 from tf_stylegan.tools._cli import run
 
 flags.DEFINE_string("config", "auto", "Preset name in configs/ (auto, paper256, config-f, tiny, ...) or a JSON path; "
-                    "dcgan or cgan for the DCGAN baselines (cgan conditions on the dataset's labels).")
+                    "dcgan or cgan for the DCGAN baselines (cgan conditions on the dataset's labels); progan for "
+                    "progressive growing (ProGAN, WGAN-GP).")
 flags.DEFINE_string("data", None, "Dataset directory (from tools.dataset) or bundled:emoji64.")
 flags.DEFINE_string("outdir", None, "Run directory (created; reused by --resume).")
 flags.DEFINE_float("kimg", None, "Train until this many thousand real images have been shown (default: the preset's).")
@@ -58,6 +59,13 @@ flags.DEFINE_float("real_label", 1.0, "DCGAN/CGAN: target for real images (0.9 =
 flags.DEFINE_float("label_noise", 0.0, "DCGAN/CGAN: probability of swapping a sample's real/fake target.")
 flags.DEFINE_integer("rollback_patience", 0, "DCGAN/CGAN: roll back to the last good weights (and raise the "
                      "label noise) after this many steps with D's or G's accuracy at 0. 0: off.")
+flags.DEFINE_integer("resolution", None, "ProGAN: grow to this resolution (default: the dataset's; a lower "
+                     "power of two trains on box-filtered images).")
+flags.DEFINE_integer("start_res", 8, "ProGAN: the first resolution of progressive growing (4 or 8 in the paper).")
+flags.DEFINE_float("stable_kimg", 6.0, "ProGAN: kimg at each resolution at full weight (the paper: 600).")
+flags.DEFINE_float("fade_kimg", 6.0, "ProGAN: kimg over which each new resolution fades in (the paper: 600).")
+flags.DEFINE_list("batch_sizes", None, "ProGAN: per-resolution batch sizes as RES:BATCH, e.g. 8:64,16:32 "
+                  "(default 8:32,16:32,32:16,64:16; other resolutions use --batch, default 16).")
 flags.DEFINE_string("export", None, "Also write G_ema as a SavedModel here when training ends.")
 flags.mark_flags_as_required(["data", "outdir"])
 FLAGS = flags.FLAGS
@@ -72,6 +80,8 @@ def main(argv):
 
     if FLAGS.config in dcgan_run.CONFIGS:
         return _train_dcgan(dcgan_run)
+    if FLAGS.config == "progan":
+        return _train_progan()
     kimg = FLAGS.kimg
     if kimg is None:
         kimg = load_preset(FLAGS.config, fallback_resolution=256).training.get("kimg", 25000)
@@ -106,6 +116,33 @@ def _train_dcgan(dcgan_run) -> None:
     summary = dcgan_run.train_dcgan(opts)
     print(f"done: {summary['kimg']:.1f} kimg in {summary['seconds']:.0f} s; {FLAGS.outdir}/G.keras, "
           f"grid {FLAGS.outdir}/grid.png")
+
+
+def _parse_batch_sizes(items: list[str]) -> dict[int, int]:
+    sizes = {}
+    for item in items:
+        res, sep, batch = item.partition(":")
+        if not sep or not res.strip().isdigit() or not batch.strip().isdigit():
+            raise ValueError(f"--batch_sizes: {item!r} is not RES:BATCH (e.g. 16:32).")
+        sizes[int(res)] = int(batch)
+    return sizes
+
+
+def _train_progan() -> None:
+    from tf_stylegan.training import progan_run
+
+    defaults = progan_run.ProGANOptions(data="", outdir="")
+    opts = progan_run.ProGANOptions(
+        data=FLAGS.data, outdir=FLAGS.outdir, kimg=FLAGS.kimg, resolution=FLAGS.resolution,
+        start_resolution=FLAGS.start_res,
+        stable_kimg=FLAGS.stable_kimg, fade_kimg=FLAGS.fade_kimg, batch=FLAGS.batch or defaults.batch,
+        batch_sizes=defaults.batch_sizes if FLAGS.batch_sizes is None else _parse_batch_sizes(FLAGS.batch_sizes),
+        g_lr=FLAGS.g_lr or defaults.g_lr, d_lr=FLAGS.d_lr or defaults.d_lr, seed=FLAGS.seed, mirror=FLAGS.mirror,
+        cond=FLAGS.cond, snap_kimg=FLAGS.snap, resume=FLAGS.resume, minutes=FLAGS.minutes,
+    )
+    summary = progan_run.train_progan(opts)
+    print(f"done: {summary['kimg']:.1f} kimg at {summary['resolution']}px in {summary['seconds']:.0f} s; "
+          f"{FLAGS.outdir}/G_ema.keras, grid {FLAGS.outdir}/grid.png")
 
 
 def entry() -> None:

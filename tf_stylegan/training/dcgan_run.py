@@ -1,6 +1,6 @@
 """A DCGAN / CGAN training run: the `--config=dcgan|cgan` path of tools.train.
 
-It drives `DCGAN.fit` in chunks of `snap_kimg`, and after each chunk writes a
+It drives `DCGAN.fit` in chunks of `snap_kimg` (training/chunked.py), and after each chunk writes a
 checkpoint (tf.train.CheckpointManager: G, D, both optimizers, the step and
 the label noise), a grid of fixed seeds and G as .keras. `resume="latest"`
 continues from the newest checkpoint with the same data order and random
@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import time
 
 import keras
 import tensorflow as tf
@@ -21,6 +20,7 @@ from tf_stylegan.data import load, read_info
 from tf_stylegan.files import save_model_atomic
 from tf_stylegan.images import save_image
 from tf_stylegan.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from tf_stylegan.training.chunked import fit_in_chunks, open_checkpoints
 from tf_stylegan.training.dcgan import DCGAN, AccuracyRollback
 from tf_stylegan.training.loop import snapshot_grid
 
@@ -77,38 +77,28 @@ def train_dcgan(opts: DCGANOptions) -> dict:
     gan, _ = build_dcgan(opts)
     ckpt = tf.train.Checkpoint(G=gan.G, D=gan.D, g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
                                step=gan.step, label_noise=gan.label_noise)
-    manager = tf.train.CheckpointManager(ckpt, os.path.join(opts.outdir, "checkpoints"), max_to_keep=3)
-    if opts.resume:
-        path = manager.latest_checkpoint if opts.resume == "latest" else opts.resume
-        if path is None:
-            raise ValueError(f"--resume=latest: no checkpoint in {opts.outdir}/checkpoints.")
-        ckpt.restore(path).assert_existing_objects_matched()
-    start = int(gan.step.numpy())
+    manager = open_checkpoints(ckpt, opts.outdir, opts.resume)
     total = int(math.ceil(opts.kimg * 1000 / opts.batch))
     per_snap = max(1, int(round(opts.snap_kimg * 1000 / opts.batch)))
     labels = "tags" if gan.G.c_dim else "none"
 
-    def dataset(skip: int):
-        """The global batch sequence from batch `skip` on: every fit call starts a
-        fresh iterator, so each chunk (and a resumed run) picks up where the last left off."""
-        ds = load(opts.data, opts.batch, mirror=opts.mirror, seed=opts.seed, skip_batches=skip, labels=labels)
-        return ds if gan.G.c_dim else ds.map(lambda x, y: x)
+    def next_chunk():
+        step = int(gan.step.numpy())
+        if step >= total:
+            return None
+        ds = load(opts.data, opts.batch, mirror=opts.mirror, seed=opts.seed, skip_batches=step, labels=labels)
+        return (ds if gan.G.c_dim else ds.map(lambda x, y: x)), min(per_snap, total - step)
+
+    def snapshot():
+        grid = snapshot_grid(gan.G, opts.grid_size)
+        kimg = int(gan.step.numpy()) * opts.batch // 1000
+        save_image(grid, os.path.join(opts.outdir, "snapshots", f"grid-{kimg:06d}kimg.png"))
+        save_image(grid, os.path.join(opts.outdir, "grid.png"))
+        save_model_atomic(gan.G, os.path.join(opts.outdir, "G.keras"))
+
     callbacks = [keras.callbacks.TensorBoard(os.path.join(opts.outdir, "logs"), update_freq=50)]
     if opts.rollback_patience:
         callbacks.append(AccuracyRollback(patience=opts.rollback_patience, label_noise=max(opts.label_noise, 0.05)))
-    began = time.perf_counter()
-    snap_dir = os.path.join(opts.outdir, "snapshots")
-    step = start
-    while step < total:
-        steps = min(per_snap, total - step)
-        gan.fit(dataset(step), epochs=1, steps_per_epoch=steps, callbacks=callbacks, verbose=2)
-        step = int(gan.step.numpy())
-        manager.save(checkpoint_number=step)
-        grid = snapshot_grid(gan.G, opts.grid_size)
-        kimg = step * opts.batch // 1000
-        save_image(grid, os.path.join(snap_dir, f"grid-{kimg:06d}kimg.png"))
-        save_image(grid, os.path.join(opts.outdir, "grid.png"))
-        save_model_atomic(gan.G, os.path.join(opts.outdir, "G.keras"))
-        if opts.minutes is not None and time.perf_counter() - began > 60 * opts.minutes:
-            break
-    return dict(step=step, kimg=step * opts.batch / 1000, seconds=time.perf_counter() - began)
+    seconds = fit_in_chunks(gan, manager, next_chunk, snapshot, callbacks, opts.minutes)
+    step = int(gan.step.numpy())
+    return dict(step=step, kimg=step * opts.batch / 1000, seconds=seconds)

@@ -76,15 +76,16 @@ class TrainOptions:
     minutes: float | None = None  # also stop (with a checkpoint and snapshot) after this much wall time
 
 
-def snapshot_grid(G, size: int) -> np.ndarray:
+def snapshot_grid(G, size: int, **call_kwargs) -> np.ndarray:
     """A uint8 grid of G's images for fixed seeds (z from seed 123; for a
-    conditional G one label per sample in turn), the same at every snapshot."""
+    conditional G one label per sample in turn), the same at every snapshot.
+    `call_kwargs` go to G (e.g. a ProGAN stage's resolution and alpha)."""
     z = np.random.RandomState(123).randn(size, G.z_dim).astype(np.float32)
     c = None
     if G.c_dim:
         c = np.zeros([size, G.c_dim], np.float32)
         c[np.arange(size), np.arange(size) % G.c_dim] = 1
-    images = to_uint8(G(z, c, noise_mode="const")).numpy()
+    images = to_uint8(G(z, c, noise_mode="const", **call_kwargs)).numpy()
     cols = int(math.ceil(math.sqrt(size)))
     return tile(images, cols, int(math.ceil(size / cols)))
 

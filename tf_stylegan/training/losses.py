@@ -1,4 +1,4 @@
-"""The StyleGAN2 losses: non-saturating logistic, R1, path-length regularisation."""
+"""GAN losses: StyleGAN2's non-saturating logistic, R1 and path length; ProGAN's WGAN-GP with drift."""
 
 from __future__ import annotations
 
@@ -38,3 +38,26 @@ def path_lengths(synthesis, ws: tf.Tensor, pl_noise: tf.Tensor, stateless_seed) 
 
 def pl_noise_scale(resolution: int) -> float:
     return float(1.0 / np.sqrt(resolution * resolution))
+
+
+def d_wgan(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+    """Per-sample WGAN critic loss D(G(z)) - D(x); G's loss is -D(G(z))."""
+    return fake_scores - real_scores
+
+
+def gradient_penalty(D, real_img: tf.Tensor, fake_img: tf.Tensor, mixing: tf.Tensor, target: float = 1.0,
+                     **d_kwargs) -> tf.Tensor:
+    """Per-sample WGAN-GP term (|grad D(x_hat)| - target)^2 / target^2 (Gulrajani et al. 2017), at
+    x_hat = lerp(real, fake, mixing) with `mixing` [N, 1, 1, 1] in [0, 1], as ProGAN computes it."""
+    mixed = real_img + (fake_img - real_img) * mixing
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        total = tf.reduce_sum(tf.cast(D(mixed, **d_kwargs), tf.float32))
+    grads = tf.cast(tape.gradient(total, mixed), tf.float32)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
+    return tf.square(norms - target) / (target**2)
+
+
+def drift_penalty(real_scores: tf.Tensor) -> tf.Tensor:
+    """Per-sample D(x)^2: ProGAN's drift term, which keeps the critic's scores near 0."""
+    return tf.square(real_scores)

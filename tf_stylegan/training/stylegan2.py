@@ -46,11 +46,11 @@ def lazy_adam(lr: float, betas=(0.0, 0.99), reg_interval: int | None = None, eps
     )
 
 
-def clone_generator(G: Generator, name: str = "generator_ema") -> Generator:
-    """A structurally identical generator with G's current weights (for G_ema)."""
+def clone_generator(G: keras.Model, name: str = "generator_ema") -> keras.Model:
+    """A structurally identical generator (of G's class) with G's current weights (for G_ema)."""
     config = G.get_config()
     config["name"] = name
-    clone = Generator.from_config(config)
+    clone = type(G).from_config(config)
     clone.set_weights(G.get_weights())
     return clone
 
