@@ -11,8 +11,9 @@ import tensorflow as tf
 from tf_stylegan.layers import EqualizedConv2D, EqualizedDense, MinibatchStdDev
 from tf_stylegan.layers.equalized import PACKAGE
 from tf_stylegan.networks.mapping import MappingNetwork
-from tf_stylegan.networks.synthesis import SQRT_HALF, block_dtype, channels_at, check_architecture
+from tf_stylegan.networks.synthesis import SQRT_HALF, block_dtype, channels_at, check_architecture, check_growing
 from tf_stylegan.ops import downsample2d, setup_filter
+from tf_stylegan.ops.box import downsample_box, fade
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -30,6 +31,7 @@ class DiscriminatorBlock(keras.layers.Layer):
         activation: str = "lrelu",
         resample_filter: Sequence[float] = (1, 3, 3, 1),
         conv_clamp: float | None = None,
+        growing: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -44,7 +46,9 @@ class DiscriminatorBlock(keras.layers.Layer):
         self.resample_filter = [float(v) for v in resample_filter]
         self.conv_clamp = conv_clamp
         self.filter = setup_filter(self.resample_filter)
-        self.has_fromrgb = self.in_channels == 0 or self.architecture == "skip"
+        self.growing = check_growing(growing, self.architecture)
+        # A growing D takes images at every resolution, so every block has a fromRGB.
+        self.has_fromrgb = self.in_channels == 0 or self.architecture == "skip" or self.growing
         common = dict(activation=activation, conv_clamp=conv_clamp, dtype=self.dtype_policy)
         if self.has_fromrgb:
             self.fromrgb = EqualizedConv2D(img_channels, tmp_channels, 1, name="fromrgb", **common)
@@ -72,7 +76,7 @@ class DiscriminatorBlock(keras.layers.Layer):
     def call(self, x, img):
         if x is not None:
             x = tf.cast(x, self.compute_dtype)
-        if self.has_fromrgb:
+        if self.has_fromrgb and img is not None:
             img = tf.cast(img, self.compute_dtype)
             y = self.fromrgb(img)
             x = y if x is None else x + y
@@ -98,6 +102,7 @@ class DiscriminatorBlock(keras.layers.Layer):
             "activation": self.activation,
             "resample_filter": self.resample_filter,
             "conv_clamp": self.conv_clamp,
+            "growing": self.growing,
         }
 
 
@@ -116,6 +121,7 @@ class DiscriminatorEpilogue(keras.layers.Layer):
         activation: str = "lrelu",
         conv_clamp: float | None = None,
         resolution: int = 4,
+        growing: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -129,7 +135,9 @@ class DiscriminatorEpilogue(keras.layers.Layer):
         self.activation = activation
         self.conv_clamp = conv_clamp
         self.resolution = int(resolution)
-        if self.architecture == "skip":
+        self.growing = check_growing(growing, self.architecture)
+        self.has_fromrgb = self.architecture == "skip" or self.growing
+        if self.has_fromrgb:
             self.fromrgb = EqualizedConv2D(
                 img_channels, in_channels, 1, activation=activation, name="fromrgb",
                 dtype=self.dtype_policy,
@@ -153,16 +161,17 @@ class DiscriminatorEpilogue(keras.layers.Layer):
         )
 
     def build(self, input_shape=None):
-        if self.architecture == "skip":
+        if self.has_fromrgb:
             self.fromrgb.build()
         for layer in (self.conv, self.fc, self.out):
             layer.build()
         self.built = True
 
     def call(self, x, img, cmap=None):
+        if self.has_fromrgb and img is not None:  # skip; or a growing D at the 4x4 stage (x is None)
+            y = self.fromrgb(tf.cast(img, self.compute_dtype))
+            x = y if x is None else tf.cast(x, self.compute_dtype) + y
         x = tf.cast(x, self.compute_dtype)
-        if self.architecture == "skip":
-            x = x + self.fromrgb(tf.cast(img, self.compute_dtype))
         if self.mbstd is not None:
             x = self.mbstd(x)
         x = self.conv(x)
@@ -185,6 +194,7 @@ class DiscriminatorEpilogue(keras.layers.Layer):
             "activation": self.activation,
             "conv_clamp": self.conv_clamp,
             "resolution": self.resolution,
+            "growing": self.growing,
         }
 
 
@@ -203,6 +213,9 @@ class Discriminator(keras.Model):
       cmap_dim: projection width (default: channels at 4x4).
       mbstd_group_size, mbstd_num_channels: minibatch stddev.
       mapping_layers, mapping_lr_multiplier: label mapping network.
+      growing: progressive growing (configs A-D, "orig" only): a fromRGB at every
+        resolution; `call(img, c, alpha)` takes images at any resolution, the top
+        one fading in over the fromRGB of the 2x box-downsampled image.
     """
 
     def __init__(
@@ -223,12 +236,14 @@ class Discriminator(keras.Model):
         resample_filter: Sequence[float] = (1, 3, 3, 1),
         mapping_layers: int = 8,
         mapping_lr_multiplier: float = 0.01,
+        growing: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         log2 = int(np.log2(img_resolution))
         if img_resolution < 4 or 2**log2 != img_resolution:
             raise ValueError(f"img_resolution must be a power of two >= 4, got {img_resolution}.")
+        self.growing = check_growing(growing, architecture)
         self.c_dim = int(c_dim)
         self.img_resolution = int(img_resolution)
         self.img_channels = int(img_channels)
@@ -241,7 +256,7 @@ class Discriminator(keras.Model):
                 in_channels=ch[res] if res < img_resolution else 0,
                 tmp_channels=ch[res], out_channels=ch[res // 2], resolution=res,
                 img_channels=img_channels, architecture=architecture, activation=activation,
-                resample_filter=resample_filter, conv_clamp=conv_clamp, name=f"b{res}",
+                resample_filter=resample_filter, conv_clamp=conv_clamp, growing=self.growing, name=f"b{res}",
                 dtype=block_dtype(res, img_resolution, num_fp16_res, lowp_dtype, self.dtype_policy),
             )
             setattr(self, f"b{res}", block)
@@ -254,7 +269,7 @@ class Discriminator(keras.Model):
         self.b4 = DiscriminatorEpilogue(
             ch[4], cmap_dim=cmap_dim, img_channels=img_channels, architecture=architecture,
             mbstd_group_size=mbstd_group_size, mbstd_num_channels=mbstd_num_channels,
-            activation=activation, conv_clamp=conv_clamp, name="b4",
+            activation=activation, conv_clamp=conv_clamp, growing=self.growing, name="b4",
         )
         self._disc_config = dict(
             c_dim=self.c_dim, img_resolution=self.img_resolution, img_channels=self.img_channels,
@@ -264,6 +279,7 @@ class Discriminator(keras.Model):
             mbstd_num_channels=int(mbstd_num_channels), activation=activation,
             resample_filter=[float(v) for v in resample_filter],
             mapping_layers=int(mapping_layers), mapping_lr_multiplier=float(mapping_lr_multiplier),
+            growing=self.growing,
         )
         self.build()
 
@@ -282,16 +298,28 @@ class Discriminator(keras.Model):
     def build_from_config(self, config):
         self.build()
 
-    def call(self, img, c=None, training: bool = False):
+    def call(self, img, c=None, training: bool = False, alpha=None):
+        """Logits; a growing D takes any stage resolution, and `alpha` fades its top one in."""
         img = tf.convert_to_tensor(img)
-        expected = [self.img_resolution, self.img_resolution, self.img_channels]
-        if img.shape.rank != 4 or list(img.shape[1:]) != expected:
+        res = img.shape[1] if self.growing else self.img_resolution
+        expected = [res, res, self.img_channels]
+        if img.shape.rank != 4 or list(img.shape[1:]) != expected or res not in self.block_resolutions + [4]:
             raise ValueError(
-                f"Discriminator: images have shape {img.shape}, expected [N, {', '.join(map(str, expected))}]."
+                f"Discriminator: images have shape {img.shape}, expected [N, {', '.join(map(str, expected))}]"
+                + (f" with the resolution a power of two in [4, {self.img_resolution}]." if self.growing else ".")
             )
+        if alpha is not None and not self.growing:
+            raise ValueError("Discriminator: alpha needs a growing network (growing=True).")
         x = None
         for block in self.blocks:
-            x, img = block(x, img)
+            if block.resolution > res:
+                continue
+            x_top, img_next = block(x, img)
+            if block.resolution == res and alpha is not None:
+                lower = self.b4 if res == 8 else getattr(self, f"b{res // 2}")
+                low = lower.fromrgb(tf.cast(downsample_box(img), lower.compute_dtype))
+                x_top = fade(tf.cast(low, x_top.dtype), x_top, alpha)
+            x, img = x_top, img_next
         cmap = None
         if self.c_dim > 0:
             if c is None:

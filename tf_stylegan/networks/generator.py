@@ -26,7 +26,7 @@ class Generator(keras.Model):
       w_avg_beta, mapping_activation: see `MappingNetwork`.
       architecture, channel_base, channel_max, num_fp16_res, lowp_dtype,
       conv_clamp, use_noise, resample_filter, activation, fused_modconv,
-      noise_seed: see `SynthesisNetwork`.
+      noise_seed, growing: see `SynthesisNetwork`.
 
     Example:
       >>> G = Generator(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024, channel_max=64)
@@ -57,6 +57,7 @@ class Generator(keras.Model):
         activation: str = "lrelu",
         fused_modconv: bool = False,
         noise_seed: int | None = None,
+        growing: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -70,7 +71,7 @@ class Generator(keras.Model):
             architecture=architecture, channel_base=channel_base, channel_max=channel_max,
             num_fp16_res=num_fp16_res, lowp_dtype=lowp_dtype, conv_clamp=conv_clamp,
             use_noise=use_noise, resample_filter=resample_filter, activation=activation,
-            fused_modconv=fused_modconv, seed=noise_seed, name="synthesis",
+            fused_modconv=fused_modconv, seed=noise_seed, growing=growing, name="synthesis",
         )
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(
@@ -89,7 +90,7 @@ class Generator(keras.Model):
             channel_max=int(channel_max), num_fp16_res=int(num_fp16_res),
             lowp_dtype=lowp_dtype, conv_clamp=conv_clamp, use_noise=bool(use_noise),
             resample_filter=[float(v) for v in resample_filter], activation=activation,
-            fused_modconv=bool(fused_modconv), noise_seed=noise_seed,
+            fused_modconv=bool(fused_modconv), noise_seed=noise_seed, growing=bool(growing),
         )
         self.build()
 
@@ -111,9 +112,13 @@ class Generator(keras.Model):
         fused_modconv: bool | None = None,
         stateless_seed: tf.Tensor | None = None,
         training: bool = False,
+        resolution: int | None = None,
+        alpha=None,
     ):
+        """`resolution` and `alpha` pick a stage of a growing generator (see SynthesisNetwork)."""
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, fused_modconv=fused_modconv, stateless_seed=stateless_seed)
+        return self.synthesis(ws, noise_mode=noise_mode, fused_modconv=fused_modconv, stateless_seed=stateless_seed,
+                              resolution=resolution, alpha=alpha)
 
     def get_config(self):
         return {**super().get_config(), **self._gen_config}

@@ -11,6 +11,7 @@ import tensorflow as tf
 from tf_stylegan.layers import EqualizedConv2D, ModulatedConv2D, ToRGB
 from tf_stylegan.layers.equalized import PACKAGE
 from tf_stylegan.ops import setup_filter, upsample2d
+from tf_stylegan.ops.box import fade, upsample_nearest
 
 ARCHITECTURES = ("orig", "skip", "resnet")
 SQRT_HALF = float(np.sqrt(0.5))  # resnet branch gain; a Python float so Keras keeps it static
@@ -21,6 +22,13 @@ def check_architecture(architecture: str) -> str:
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}.")
     return architecture
+
+
+def check_growing(growing: bool, architecture: str) -> bool:
+    """Progressive growing (the StyleGAN2 paper's configs A-D) runs on the "orig" architecture."""
+    if growing and architecture != "orig":
+        raise ValueError(f"progressive growing needs architecture 'orig' (configs A-D), got {architecture!r}.")
+    return bool(growing)
 
 
 def channels_at(res: int, channel_base: int, channel_max: int) -> int:
@@ -64,6 +72,7 @@ class SynthesisBlock(keras.layers.Layer):
         conv_clamp: float | None = None,
         use_noise: bool = True,
         activation: str = "lrelu",
+        growing: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -82,7 +91,9 @@ class SynthesisBlock(keras.layers.Layer):
         self.activation = activation
         self.filter = setup_filter(self.resample_filter)
         self.num_conv = 1 if self.in_channels == 0 else 2
-        self.num_torgb = 1 if (self.is_last or self.architecture == "skip") else 0
+        self.growing = check_growing(growing, self.architecture)
+        # A growing network shows every resolution in turn, so every block has a ToRGB.
+        self.num_torgb = 1 if (self.is_last or self.architecture == "skip" or self.growing) else 0
 
         common = dict(
             w_dim=w_dim, resolution=resolution, use_noise=use_noise, activation=activation,
@@ -156,6 +167,7 @@ class SynthesisBlock(keras.layers.Layer):
             "conv_clamp": self.conv_clamp,
             "use_noise": self.use_noise,
             "activation": self.activation,
+            "growing": self.growing,
         }
 
 
@@ -177,6 +189,9 @@ class SynthesisNetwork(keras.layers.Layer):
       activation: conv activation.
       fused_modconv: default execution of the modulated convs (see layers).
       seed: seed of the random-noise generator.
+      growing: progressive growing (configs A-D, "orig" only): a ToRGB at every
+        resolution, and `call(..., resolution=r, alpha=a)` makes r x r images,
+        with r fading in over the upsampled r/2 image while alpha < 1.
     """
 
     def __init__(
@@ -195,6 +210,7 @@ class SynthesisNetwork(keras.layers.Layer):
         activation: str = "lrelu",
         fused_modconv: bool = False,
         seed: int | None = None,
+        growing: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -215,6 +231,7 @@ class SynthesisNetwork(keras.layers.Layer):
         self.activation = activation
         self.fused_modconv = bool(fused_modconv)
         self.seed = seed
+        self.growing = check_growing(growing, self.architecture)
         self.block_resolutions = [2**i for i in range(2, log2 + 1)]
         self.num_ws = 0
         for res in self.block_resolutions:
@@ -224,7 +241,7 @@ class SynthesisNetwork(keras.layers.Layer):
                 w_dim=w_dim, resolution=res, img_channels=img_channels,
                 is_last=res == self.img_resolution, architecture=architecture,
                 resample_filter=self.resample_filter, conv_clamp=self.conv_clamp,
-                use_noise=use_noise, activation=activation, name=f"b{res}",
+                use_noise=use_noise, activation=activation, growing=self.growing, name=f"b{res}",
                 dtype=block_dtype(res, img_resolution, self.num_fp16_res, lowp_dtype, self.dtype_policy),
             )
             setattr(self, f"b{res}", block)
@@ -247,9 +264,12 @@ class SynthesisNetwork(keras.layers.Layer):
         noise_mode: str = "random",
         fused_modconv: bool | None = None,
         stateless_seed: tf.Tensor | None = None,
+        resolution: int | None = None,
+        alpha=None,
     ):
         """ws -> images. With `stateless_seed` (a [2] seed tensor) random noise is a
-        stateless draw: reproducible, and independent of the replica split."""
+        stateless draw: reproducible, and independent of the replica split.
+        `resolution` and `alpha` select a stage of a growing network."""
         ws = tf.convert_to_tensor(ws)
         if ws.shape.rank != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(
@@ -259,13 +279,31 @@ class SynthesisNetwork(keras.layers.Layer):
         seed = None
         if noise_mode == "random":
             seed = self.seed_generator if stateless_seed is None else stateless_seed
+        resolution = self._check_stage(resolution, alpha)
         x = img = None
+        images = []
         w_idx = 0
         for block in self.blocks:
+            if block.resolution > resolution:
+                break
             block_ws = ws[:, w_idx : w_idx + block.num_conv + block.num_torgb]
-            x, img = block(x, img, block_ws, noise_mode=noise_mode, fused_modconv=fused, seed=seed)
+            x, img = block(x, None if self.growing else img, block_ws, noise_mode=noise_mode, fused_modconv=fused,
+                           seed=seed)
+            images.append(img)
             w_idx += block.num_conv
+        if alpha is not None and resolution > 4:
+            img = fade(upsample_nearest(images[-2]), img, alpha)
         return img
+
+    def _check_stage(self, resolution: int | None, alpha) -> int:
+        if not self.growing:
+            if resolution not in (None, self.img_resolution) or alpha is not None:
+                raise ValueError("SynthesisNetwork: resolution/alpha need a growing network (growing=True).")
+            return self.img_resolution
+        resolution = resolution or self.img_resolution
+        if resolution not in self.block_resolutions:
+            raise ValueError(f"SynthesisNetwork: resolution {resolution} is not one of {self.block_resolutions}.")
+        return resolution
 
     def get_config(self):
         return {
@@ -284,4 +322,5 @@ class SynthesisNetwork(keras.layers.Layer):
             "activation": self.activation,
             "fused_modconv": self.fused_modconv,
             "seed": self.seed,
+            "growing": self.growing,
         }

@@ -61,9 +61,12 @@ flags.DEFINE_integer("rollback_patience", 0, "DCGAN/CGAN: roll back to the last 
                      "label noise) after this many steps with D's or G's accuracy at 0. 0: off.")
 flags.DEFINE_integer("resolution", None, "ProGAN: grow to this resolution (default: the dataset's; a lower "
                      "power of two trains on box-filtered images).")
-flags.DEFINE_integer("start_res", 8, "ProGAN: the first resolution of progressive growing (4 or 8 in the paper).")
-flags.DEFINE_float("stable_kimg", 6.0, "ProGAN: kimg at each resolution at full weight (the paper: 600).")
-flags.DEFINE_float("fade_kimg", 6.0, "ProGAN: kimg over which each new resolution fades in (the paper: 600).")
+flags.DEFINE_integer("start_res", None, "Progressive growing (progan, config-c, config-d): the first resolution "
+                     "(default 8).")
+flags.DEFINE_float("stable_kimg", None, "Progressive growing: kimg at each resolution at full weight (default: "
+                   "6 for progan, the preset's 600 for config-c/d).")
+flags.DEFINE_float("fade_kimg", None, "Progressive growing: kimg over which each new resolution fades in "
+                   "(default: 6 for progan, the preset's 600 for config-c/d).")
 flags.DEFINE_list("batch_sizes", None, "ProGAN: per-resolution batch sizes as RES:BATCH, e.g. 8:64,16:32 "
                   "(default 8:32,16:32,32:16,64:16; other resolutions use --batch, default 16).")
 flags.DEFINE_string("export", None, "Also write G_ema as a SavedModel here when training ends.")
@@ -92,8 +95,8 @@ def main(argv):
         keep=FLAGS.keep, resume=FLAGS.resume, init_from=FLAGS.init_from, seed=FLAGS.seed,
         max_rollbacks=FLAGS.max_rollbacks, blowup=FLAGS.blowup, export=FLAGS.export, augment=FLAGS.augment,
         ada_stages=FLAGS.augpipe, ada_p=FLAGS.ada_p, ada_target=FLAGS.ada_target,
-        minutes=FLAGS.minutes,
-        metrics=tuple(FLAGS.metrics), inception=FLAGS.inception, lpips=tuple(FLAGS.lpips),
+        minutes=FLAGS.minutes, start_resolution=FLAGS.start_res, stable_kimg=FLAGS.stable_kimg,
+        fade_kimg=FLAGS.fade_kimg, metrics=tuple(FLAGS.metrics), inception=FLAGS.inception, lpips=tuple(FLAGS.lpips),
     )
     try:
         Trainer(opts).run()
@@ -134,8 +137,9 @@ def _train_progan() -> None:
     defaults = progan_run.ProGANOptions(data="", outdir="")
     opts = progan_run.ProGANOptions(
         data=FLAGS.data, outdir=FLAGS.outdir, kimg=FLAGS.kimg, resolution=FLAGS.resolution,
-        start_resolution=FLAGS.start_res,
-        stable_kimg=FLAGS.stable_kimg, fade_kimg=FLAGS.fade_kimg, batch=FLAGS.batch or defaults.batch,
+        start_resolution=FLAGS.start_res or defaults.start_resolution,
+        stable_kimg=FLAGS.stable_kimg or defaults.stable_kimg, fade_kimg=FLAGS.fade_kimg or defaults.fade_kimg,
+        batch=FLAGS.batch or defaults.batch,
         batch_sizes=defaults.batch_sizes if FLAGS.batch_sizes is None else _parse_batch_sizes(FLAGS.batch_sizes),
         g_lr=FLAGS.g_lr or defaults.g_lr, d_lr=FLAGS.d_lr or defaults.d_lr, seed=FLAGS.seed, mirror=FLAGS.mirror,
         cond=FLAGS.cond, snap_kimg=FLAGS.snap, resume=FLAGS.resume, minutes=FLAGS.minutes,

@@ -31,6 +31,7 @@ from tf_stylegan.data import load, read_info
 from tf_stylegan.files import atomic_path, save_model_atomic
 from tf_stylegan.images import save_image, tile, to_uint8
 from tf_stylegan.networks.presets import load_preset
+from tf_stylegan.training.progressive import ProgressiveSchedule
 from tf_stylegan.training.stylegan2 import StyleGAN2, lazy_adam
 
 LOG = logging.getLogger("tf_stylegan.train")
@@ -74,6 +75,9 @@ class TrainOptions:
     ada_p: float | None = None  # given: a fixed ADA probability
     ada_target: float = 0.6
     minutes: float | None = None  # also stop (with a checkpoint and snapshot) after this much wall time
+    start_resolution: int | None = None  # progressive presets (configs A-D): override the preset's schedule
+    stable_kimg: float | None = None
+    fade_kimg: float | None = None
 
 
 def snapshot_grid(G, size: int, **call_kwargs) -> np.ndarray:
@@ -153,6 +157,7 @@ class Trainer:
         augment = opts.augment if opts.augment is not None else t.get("augment")
         if opts.ada_p is not None and augment != "ada":
             raise TrainingError(f"--ada-p fixes ADA's probability, but --augment is {augment!r}; add --augment=ada.")
+        schedule = self._schedule(t.get("progressive"))
         with self.strategy.scope():
             G, D = self.preset.build()
             self.gan = StyleGAN2(
@@ -163,7 +168,7 @@ class Trainer:
                 augment=augment, ada_stages=opts.ada_stages or t.get("ada_stages", "bgc"),
                 ada_p=opts.ada_p if opts.ada_p is not None else t.get("ada_p", 0.0),
                 ada_target=None if opts.ada_p is not None else opts.ada_target,
-                ada_kimg=t.get("ada_kimg", 500.0),
+                ada_kimg=t.get("ada_kimg", 500.0), schedule=schedule,
             )
             betas = tuple(t.get("betas", (0.0, 0.99)))
             g_opt = lazy_adam(self.g_lr, betas, self.gan.g_reg_interval, name="g_adam")
@@ -177,6 +182,28 @@ class Trainer:
         self.writer = None
         self.rollbacks = 0
         self.base_lrs = [float(o.learning_rate.numpy()) for o in (self.gan.g_optimizer, self.gan.d_optimizer)]
+
+    def _schedule(self, spec: dict | None) -> ProgressiveSchedule | None:
+        """The preset's progressive schedule (configs A-D), with the flags' overrides."""
+        opts = self.opts
+        overrides = (opts.start_resolution, opts.stable_kimg, opts.fade_kimg)
+        if not spec:
+            if any(v is not None for v in overrides):
+                raise TrainingError(f"--start-res/--stable-kimg/--fade-kimg: config {opts.config!r} does not grow "
+                                    "progressively; use config-b/c/d or --config=progan.")
+            return None
+        try:
+            schedule = ProgressiveSchedule(
+                self.preset.resolution,
+                opts.start_resolution or spec.get("start_resolution", 8),
+                opts.stable_kimg or spec.get("stable_kimg", 600.0),
+                opts.fade_kimg or spec.get("fade_kimg", 600.0),
+                batch=self.batch,
+            )
+            schedule.check_reaches_target(opts.kimg)
+        except ValueError as exc:
+            raise TrainingError(str(exc)) from None
+        return schedule
 
     # ------------------------------------------------------------ options
     def _options_record(self) -> dict:
@@ -266,7 +293,7 @@ class Trainer:
     # ----------------------------------------------------------- snapshots
     def snapshot(self) -> str:
         nimg = int(self.gan.nimg.numpy())
-        grid = snapshot_grid(self.gan.G_ema, self.opts.grid_size)
+        grid = snapshot_grid(self.gan.G_ema, self.opts.grid_size, **self.gan.generate_kwargs())
         snap_dir = os.path.join(self.opts.outdir, "snapshots")
         path = os.path.join(snap_dir, f"grid-{nimg:09d}.png")
         save_image(grid, path)

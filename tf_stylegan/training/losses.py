@@ -16,21 +16,21 @@ def d_logistic(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
     return tf.nn.softplus(fake_logits) + tf.nn.softplus(-real_logits)
 
 
-def r1_penalty(D, real_img: tf.Tensor, real_c) -> tuple[tf.Tensor, tf.Tensor]:
+def r1_penalty(D, real_img: tf.Tensor, real_c, **d_kwargs) -> tuple[tf.Tensor, tf.Tensor]:
     """(per-sample |grad_x D(x)|^2, D(x)) on real images (Mescheder et al. 2018)."""
     with tf.GradientTape() as tape:
         tape.watch(real_img)
-        logits = tf.cast(D(real_img, real_c), tf.float32)
+        logits = tf.cast(D(real_img, real_c, **d_kwargs), tf.float32)
         total = tf.reduce_sum(logits)
     grads = tf.cast(tape.gradient(total, real_img), tf.float32)
     return tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]), logits
 
 
-def path_lengths(synthesis, ws: tf.Tensor, pl_noise: tf.Tensor, stateless_seed) -> tf.Tensor:
+def path_lengths(synthesis, ws: tf.Tensor, pl_noise: tf.Tensor, stateless_seed, **synthesis_kwargs) -> tf.Tensor:
     """Per-sample |J_w^T y| with y ~ N(0, I)/sqrt(H W): the path-length statistic."""
     with tf.GradientTape() as tape:
         tape.watch(ws)
-        img = synthesis(ws, noise_mode="random", stateless_seed=stateless_seed)
+        img = synthesis(ws, noise_mode="random", stateless_seed=stateless_seed, **synthesis_kwargs)
         dot = tf.reduce_sum(tf.cast(img, tf.float32) * pl_noise)
     grads = tf.cast(tape.gradient(dot, ws), tf.float32)
     return tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=2), axis=1))

@@ -11,6 +11,10 @@ optimizer twice), and Adam's lr and betas are scaled by c = k / (k + 1)
 functions runs, so no optimizer update sits inside `tf.cond` (which
 MirroredStrategy cannot run). G_ema follows G with the official EMA schedule.
 
+With a `ProgressiveSchedule` (the paper's configs A-D, growing networks) the
+stage (resolution, fading) joins the phases in choosing the compiled step, and
+alpha is read from the image count inside it, as in ProGAN.
+
 Randomness is stateless, derived from (seed, step), and drawn for the global
 batch before each replica takes its slice: a resumed run repeats the same
 numbers, and N replicas compute what one device would.
@@ -27,6 +31,7 @@ from tf_stylegan.ops.random import fold, replica_normal, replica_position
 from tf_stylegan.training import losses
 from tf_stylegan.training.ada import AdaController, AugmentPipe, check_probability
 from tf_stylegan.training.augment import diff_augment, parse_policy
+from tf_stylegan.training.progressive import ProgressiveSchedule, Stage, reals_at
 
 
 def lr_scale(reg_interval: int | None) -> float:
@@ -81,6 +86,8 @@ class StyleGAN2(keras.Model):
       ada_p: ADA's initial probability (the fixed one when ada_target is None).
       ada_target: target mean sign of D(real) for adapting p (0.6); None = fixed p.
       ada_interval, ada_kimg: steps between p updates; kimg for p to move by 1.
+      schedule: progressive growing (configs A-D); G and D must be built with
+        growing=True. One batch size: the schedule's batch_sizes are not used here.
 
     Example:
       >>> gan = StyleGAN2(G, D, r1_gamma=1.0)
@@ -109,6 +116,7 @@ class StyleGAN2(keras.Model):
         ada_target: float | None = 0.6,
         ada_interval: int = 4,
         ada_kimg: float = 500.0,
+        schedule: ProgressiveSchedule | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -132,6 +140,16 @@ class StyleGAN2(keras.Model):
                 f"G makes {G.img_resolution}px x{G.img_channels} images with c_dim {G.c_dim}, but D takes "
                 f"{D.img_resolution}px x{D.img_channels} with c_dim {D.c_dim}."
             )
+        if schedule is not None:
+            if not (G.synthesis.growing and D.growing):
+                raise ValueError("a progressive schedule needs growing networks: build G and D with growing=True "
+                                 "(architecture 'orig'), as the configs A-D presets do.")
+            if schedule.target_resolution != G.img_resolution:
+                raise ValueError(f"the schedule grows to {schedule.target_resolution}px but G makes "
+                                 f"{G.img_resolution}px images.")
+            if augment:
+                raise ValueError("augmentation with progressive growing is not supported; drop --augment.")
+        self.schedule = schedule
         self.G, self.D = G, D
         self.G_ema = G_ema if G_ema is not None else clone_generator(G)
         self.r1_gamma = float(r1_gamma)
@@ -218,14 +236,26 @@ class StyleGAN2(keras.Model):
         keep = tf.range(G.num_ws) < cutoff
         return tf.where(keep[tf.newaxis, :, tf.newaxis], ws, ws2)
 
-    def _generate(self, batch, c, seed):
+    def _generate(self, batch, c, seed, grow):
         z = replica_normal([batch, self.G.z_dim], fold(seed, "z"))
         ws = self._mapping(z, c, seed)
-        return self.G.synthesis(ws, noise_mode="random", stateless_seed=fold(seed, "noise"))
+        return self.G.synthesis(ws, noise_mode="random", stateless_seed=fold(seed, "noise"), **grow)
 
-    def _d(self, images, c, seed):
+    def _d(self, images, c, seed, alpha=None):
         """D on (augmented) images: every image D sees goes through the same augmentation."""
-        return tf.cast(self.D(self._augment(images, seed), c), tf.float32)
+        grow = {} if alpha is None else {"alpha": alpha}
+        return tf.cast(self.D(self._augment(images, seed), c, **grow), tf.float32)
+
+    def stage_at(self, nimg: int) -> Stage | None:
+        """The progressive stage after `nimg` images (None without a schedule)."""
+        return None if self.schedule is None else self.schedule.stage_at(nimg)
+
+    def generate_kwargs(self) -> dict:
+        """G's resolution and alpha at the current stage ({} without a schedule): for grids."""
+        stage = self.stage_at(int(self.nimg.numpy()))
+        if stage is None:
+            return {}
+        return {"resolution": stage.resolution, "alpha": stage.alpha(int(self.nimg.numpy())) if stage.fading else None}
 
     def _augment(self, images, seed):
         if self.ada_pipe is not None:
@@ -234,9 +264,15 @@ class StyleGAN2(keras.Model):
             return diff_augment(images, self.augment, seed)
         return images
 
-    def _replica_step(self, data, do_greg: bool, do_dreg: bool):
+    def _replica_step(self, data, do_greg: bool, do_dreg: bool, stage: Stage | None = None):
         G, D = self.G, self.D
         real_img, real_c = self._unpack(data)
+        res, alpha, grow = G.img_resolution, None, {}
+        if stage is not None:
+            res = stage.resolution
+            alpha = stage.alpha(self.nimg.value) if stage.fading else None
+            real_img = reals_at(real_img, res, alpha, stage.fading)
+            grow = {"resolution": res, "alpha": alpha}
         batch = tf.shape(real_img)[0]
         _, replicas = replica_position()
         per_replica = 1.0 / replicas  # optimizers sum gradients over replicas
@@ -247,8 +283,8 @@ class StyleGAN2(keras.Model):
 
         # Gmain
         with tf.GradientTape() as tape:
-            fake = self._generate(batch, gen_c, fold(seed, "Gmain"))
-            fake_logits = self._d(fake, gen_c, fold(seed, "Gmain_aug"))
+            fake = self._generate(batch, gen_c, fold(seed, "Gmain"), grow)
+            fake_logits = self._d(fake, gen_c, fold(seed, "Gmain_aug"), alpha)
             loss_g = tf.reduce_mean(losses.g_nonsaturating(fake_logits))
             scaled = self.g_optimizer.scale_loss(loss_g * per_replica)
         logs["G_grad_norm"] = _apply(self.g_optimizer, tape, scaled, G.trainable_variables)
@@ -262,9 +298,9 @@ class StyleGAN2(keras.Model):
                 z = replica_normal([pl_batch, G.z_dim], fold(pl_seed, "z"))
                 c = None if gen_c is None else gen_c[:pl_batch]
                 ws = self._mapping(z, c, pl_seed)
-                shape = [pl_batch, G.img_resolution, G.img_resolution, G.img_channels]
-                pl_noise = replica_normal(shape, fold(pl_seed, "pl_noise")) * losses.pl_noise_scale(G.img_resolution)
-                lengths = losses.path_lengths(G.synthesis, ws, pl_noise, fold(pl_seed, "noise"))
+                shape = [pl_batch, res, res, G.img_channels]
+                pl_noise = replica_normal(shape, fold(pl_seed, "pl_noise")) * losses.pl_noise_scale(res)
+                lengths = losses.path_lengths(G.synthesis, ws, pl_noise, fold(pl_seed, "noise"), **grow)
                 batch_mean = ctx.all_reduce("sum", tf.reduce_mean(lengths)) / replicas
                 pl_mean = self.pl_mean + (tf.stop_gradient(batch_mean) - self.pl_mean) * self.pl_decay
                 penalty = tf.reduce_mean(tf.square(lengths - pl_mean))
@@ -275,10 +311,10 @@ class StyleGAN2(keras.Model):
             self.last_pl.assign(ctx.all_reduce("sum", penalty) / replicas)
 
         # Dmain
-        fake = tf.stop_gradient(self._generate(batch, gen_c, fold(seed, "Dmain")))
+        fake = tf.stop_gradient(self._generate(batch, gen_c, fold(seed, "Dmain"), grow))
         with tf.GradientTape() as tape:
-            fake_logits = self._d(fake, gen_c, fold(seed, "Dmain_aug_fake"))
-            real_logits = self._d(real_img, real_c, fold(seed, "Dmain_aug_real"))
+            fake_logits = self._d(fake, gen_c, fold(seed, "Dmain_aug_fake"), alpha)
+            real_logits = self._d(real_img, real_c, fold(seed, "Dmain_aug_real"), alpha)
             loss_d = tf.reduce_mean(losses.d_logistic(real_logits, fake_logits))
             scaled = self.d_optimizer.scale_loss(loss_d * per_replica)
         logs["D_grad_norm"] = _apply(self.d_optimizer, tape, scaled, D.trainable_variables)
@@ -293,7 +329,7 @@ class StyleGAN2(keras.Model):
         if do_dreg:
             with tf.GradientTape() as tape:
                 reals = self._augment(real_img, fold(seed, "Dreg_aug"))  # R1 on what D sees
-                r1, _ = losses.r1_penalty(D, reals, real_c)
+                r1, _ = losses.r1_penalty(D, reals, real_c, **({} if alpha is None else {"alpha": alpha}))
                 loss_r1 = tf.reduce_mean(r1) * (self.r1_gamma / 2) * self.d_reg_interval
                 scaled = self.d_optimizer.scale_loss(loss_r1 * per_replica)
             _apply(self.d_optimizer, tape, scaled, D.trainable_variables)
@@ -327,17 +363,20 @@ class StyleGAN2(keras.Model):
             if b.dtype == be.dtype and "seed_generator" not in b.path:
                 be.assign(b)
 
-    def _compiled_step(self, do_greg: bool, do_dreg: bool):
+    def _compiled_step(self, do_greg: bool, do_dreg: bool, stage: Stage | None):
         strategy = self.distribute_strategy
 
         def step(data):
-            logs = strategy.run(self._replica_step, args=(data, do_greg, do_dreg))
+            logs = strategy.run(self._replica_step, args=(data, do_greg, do_dreg, stage))
             global_batch = strategy.reduce("sum", logs.pop("batch"), axis=None)
             sign_sum = strategy.reduce("sum", logs.pop("sign_sum"), axis=None)
             logs = {k: strategy.reduce("mean", v, axis=None) for k, v in logs.items()}
             self.update_ada(sign_sum, global_batch)
             logs["ada_p"] = tf.identity(self.ada_p)
             self.update_ema(global_batch)
+            if stage is not None:
+                logs["resolution"] = tf.constant(stage.resolution, tf.float32)
+                logs["alpha"] = stage.alpha(self.nimg.value) if stage.fading else tf.constant(1.0)
             self.nimg.assign_add(tf.cast(global_batch, tf.int64))
             self.step.assign_add(1)
             return logs
@@ -345,7 +384,7 @@ class StyleGAN2(keras.Model):
         return step if self.run_eagerly else tf.function(step, reduce_retracing=True)
 
     def make_train_function(self, force: bool = False):
-        """A Python dispatcher over four compiled steps (with / without Greg and Dreg)."""
+        """A Python dispatcher over four compiled steps (with / without Greg and Dreg), per growing stage."""
         if self.train_function is not None and not force:
             return self.train_function
         if self.g_optimizer is None:
@@ -356,10 +395,10 @@ class StyleGAN2(keras.Model):
             data = next(iter(iterator)) if not hasattr(iterator, "__next__") else next(iterator)
             if isinstance(data, tuple) and len(data) == 3 and data[2] is None:
                 data = data[:2] if data[1] is not None else data[0]  # Keras' (x, y, sample_weight)
-            phases = self.phases_at(int(self.step.numpy()))
-            if phases not in compiled:
-                compiled[phases] = self._compiled_step(*phases)
-            return compiled[phases](data)
+            key = (*self.phases_at(int(self.step.numpy())), self.stage_at(int(self.nimg.numpy())))
+            if key not in compiled:
+                compiled[key] = self._compiled_step(*key)
+            return compiled[key](data)
 
         self.train_function = function
         return function
@@ -378,6 +417,7 @@ class StyleGAN2(keras.Model):
             "ema_kimg": self.ema_kimg, "ema_rampup": self.ema_rampup, "seed": self.seed, "augment": self.augment,
             "ada_stages": self.ada_stages, "ada_p": float(self.ada_p.numpy()), "ada_target": self.ada_target,
             "ada_interval": self.ada_interval, "ada_kimg": self.ada_kimg,
+            "schedule": None if self.schedule is None else self.schedule.to_dict(),
         }
 
     @classmethod
@@ -385,4 +425,6 @@ class StyleGAN2(keras.Model):
         config = dict(config)
         config["G"] = keras.saving.deserialize_keras_object(config["G"])
         config["D"] = keras.saving.deserialize_keras_object(config["D"])
+        if config.get("schedule") is not None:
+            config["schedule"] = ProgressiveSchedule.from_dict(config["schedule"])
         return cls(**config)

@@ -1,0 +1,100 @@
+"""StyleGAN2 with progressive growing (the paper's configs C and D): networks, train step, trainer."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import changed, values
+
+from tf_stylegan.networks import Discriminator, Generator
+from tf_stylegan.ops.box import downsample_box, upsample_nearest
+from tf_stylegan.training import StyleGAN2
+from tf_stylegan.training.loop import Trainer, TrainingError, TrainOptions
+from tf_stylegan.training.progressive import ProgressiveSchedule
+
+NETS = dict(img_resolution=8, channel_base=64, channel_max=16, architecture="orig", growing=True)
+
+
+def growing_nets():
+    keras.utils.set_random_seed(0)
+    G = Generator(z_dim=8, w_dim=8, mapping_layers=2, name="generator", **NETS)
+    D = Discriminator(mbstd_group_size=2, name="discriminator", **NETS)
+    return G, D
+
+
+def test_growing_networks_fade_in_ends():
+    G, D = growing_nets()
+    z = tf.random.stateless_normal([4, 8], [0, 1])
+    low = G(z, resolution=4, noise_mode="const").numpy()
+    new = G(z, resolution=8, noise_mode="const").numpy()
+    np.testing.assert_allclose(G(z, resolution=8, alpha=0.0, noise_mode="const").numpy(),
+                               upsample_nearest(low).numpy(), atol=1e-6)
+    np.testing.assert_allclose(G(z, resolution=8, alpha=1.0, noise_mode="const").numpy(), new, atol=1e-6)
+    assert np.abs(new - upsample_nearest(low).numpy()).max() > 1e-2
+    img = tf.random.stateless_uniform([4, 8, 8, 3], [0, 2], -1, 1)
+    np.testing.assert_allclose(D(img, alpha=0.0).numpy(), D(downsample_box(img)).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(D(img, alpha=1.0).numpy(), D(img).numpy(), rtol=1e-5, atol=1e-5)
+    assert G(z).shape == (4, 8, 8, 3) and D(img[:, :4, :4]).shape == (4, 1)
+
+
+def test_growing_needs_orig_and_stages_need_growing():
+    with pytest.raises(ValueError, match="growing needs architecture 'orig'"):
+        Generator(z_dim=8, w_dim=8, img_resolution=8, architecture="skip", growing=True)
+    plain = Generator(z_dim=8, w_dim=8, mapping_layers=1, img_resolution=8, channel_base=64, channel_max=16)
+    with pytest.raises(ValueError, match="need a growing network"):
+        plain(tf.zeros([1, 8]), resolution=4)
+    D = Discriminator(img_resolution=8, channel_base=64, channel_max=16)
+    with pytest.raises(ValueError, match="progressive schedule needs growing networks"):
+        StyleGAN2(plain, D, schedule=ProgressiveSchedule(8, 4))
+
+
+def test_fit_grows_through_the_stages():
+    G, D = growing_nets()
+    schedule = ProgressiveSchedule(8, start_resolution=4, stable_kimg=0.008, fade_kimg=0.008, batch=4)
+    gan = StyleGAN2(G, D, r1_gamma=1.0, schedule=schedule, ema_kimg=0.01)
+    gan.compile()
+    images = np.random.default_rng(0).uniform(-1, 1, (20, 8, 8, 3)).astype(np.float32)
+    before = values(G.weights + D.weights)
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append((int(logs["resolution"]), round(float(logs["alpha"]), 4)))
+
+    gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(4), epochs=1, steps_per_epoch=5,
+            callbacks=[Record()], verbose=0)
+    assert seen == [(4, 1.0), (4, 1.0), (8, 0.0), (8, 0.5), (8, 1.0)]
+    assert changed(before, values(G.weights + D.weights))
+    for layer in (G.synthesis.b4.torgb, G.synthesis.b8.torgb, D.b8.fromrgb, D.b4.fromrgb):
+        assert np.all(np.isfinite(layer.weights[0].numpy()))
+    assert gan.generate_kwargs() == {"resolution": 8, "alpha": None}
+
+
+@pytest.fixture(scope="module")
+def growing_preset(tmp_path_factory):
+    from tf_stylegan.networks.presets import _find
+
+    spec = json.loads(_find("tiny").read_text())
+    for net in ("G", "D"):
+        spec[net].update(architecture="orig", growing=True)
+    spec["training"]["progressive"] = {"start_resolution": 8, "stable_kimg": 0.008, "fade_kimg": 0.008}
+    path = tmp_path_factory.mktemp("preset") / "grow32.json"
+    path.write_text(json.dumps(spec))
+    return str(path)
+
+
+def test_trainer_runs_a_growing_preset(growing_preset, tmp_path):
+    opts = TrainOptions(data="bundled:emoji64", outdir=str(tmp_path), config=growing_preset, kimg=0.04, batch=4,
+                        progress=False, snap_kimg=100.0)
+    logs = Trainer(opts).run()
+    assert logs["resolution"] == 32.0 and logs["alpha"] == 1.0
+    stats = [json.loads(line) for line in open(tmp_path / "stats.jsonl")]
+    assert [(s["resolution"], s["alpha"]) for s in stats if "step" in s][:6] == [
+        (8, 1), (8, 1), (16, 0), (16, 0.5), (16, 1), (16, 1)]
+    assert (tmp_path / "grid.png").exists() and (tmp_path / "G_ema.keras").exists()
+    with pytest.raises(TrainingError, match="does not reach 32px within --kimg=0.02"):
+        Trainer(TrainOptions(**{**opts.__dict__, "kimg": 0.02, "outdir": str(tmp_path / "x")}))
+    with pytest.raises(TrainingError, match="does not grow progressively"):
+        Trainer(TrainOptions(**{**opts.__dict__, "config": "tiny", "fade_kimg": 1.0, "outdir": str(tmp_path / "y")}))
