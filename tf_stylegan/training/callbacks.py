@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from tf_stylegan.files import save_model_atomic
 from tf_stylegan.images import save_image, tile, to_uint8
+from tf_stylegan.training.stylegan2 import lr_scale
 
 LOG = logging.getLogger("tf_stylegan.train")
 
@@ -155,3 +156,68 @@ class LRBalance(keras.callbacks.Callback):
             self._scale(self.model.d_optimizer, self.d_factor,
                         f"D accuracy >= {self.d_dominates_acc} for {self.patience} steps")
             self._dominating = 0
+
+
+def parse_lr_schedule(text: str | list[str] | None, flag: str = "lr schedule") -> list[tuple[float, float]]:
+    """'0:0.002,100:0.0003' (or a list of such items or of (kimg, lr) pairs) -> [(0.0, 0.002),
+    (100.0, 0.0003)], sorted by kimg."""
+    if not text:
+        return []
+    items = text.split(",") if isinstance(text, str) else list(text)
+    points = []
+    for item in items:
+        pair = isinstance(item, (tuple, list)) and len(item) == 2
+        kimg, sep, lr = (item[0], ":", item[1]) if pair else str(item).partition(":")
+        try:
+            point = (float(kimg), float(lr))
+        except ValueError:
+            point = None
+        if not sep or point is None or point[0] < 0 or point[1] <= 0:
+            raise ValueError(f"{flag}: {item!r} is not KIMG:LR with KIMG >= 0 and LR > 0 (e.g. 0:0.002,100:0.0003).")
+        points.append(point)
+    return sorted(points)
+
+
+class LRSchedule(keras.callbacks.Callback):
+    """Learning rates that change at given kimg, separately for G and D.
+
+    `g` and `d` are [(kimg, lr), ...] (or 'KIMG:LR,...' strings): from each kimg
+    on, that optimizer's learning rate is `lr`. Lower both to settle a run that
+    has reached good quality (the anime notes: 0.003 is too high by then, cut to
+    0.001 or 0.0003), or only D's (10-50x) when D dominates. A rate is set when
+    the image count crosses one of its points (and at the start of a fresh run),
+    so a resumed run keeps the rates in its checkpoint, and `LRBalance` may
+    still adjust between points. Rates are given as for --g-lr/--d-lr, before
+    StyleGAN2's lazy-regularisation scaling c. Works in `fit` and in `tools.train`.
+    """
+
+    def __init__(self, g=None, d=None):
+        super().__init__()
+        self.points = {"g": parse_lr_schedule(g, "G lr schedule"), "d": parse_lr_schedule(d, "D lr schedule")}
+        self.last: dict[str, float | None] | None = None
+        self.changes: list[dict] = []
+
+    @staticmethod
+    def _value(points, kimg: float) -> float | None:
+        value = None
+        for start, lr in points:
+            if kimg >= start:
+                value = lr
+        return value
+
+    def apply(self, gan) -> None:
+        """Sets the scheduled rates of `gan` (a model with nimg, g_optimizer and d_optimizer)."""
+        nimg = int(gan.nimg.numpy())
+        now = {side: self._value(points, nimg / 1000) for side, points in self.points.items()}
+        first = self.last is None
+        for side, value in now.items():
+            if value is None or (first and nimg > 0) or (not first and value == self.last[side]):
+                continue
+            optimizer = gan.g_optimizer if side == "g" else gan.d_optimizer
+            optimizer.learning_rate = value * lr_scale(getattr(gan, f"{side}_reg_interval", None))  # as --g-lr
+            self.changes.append({"nimg": nimg, "optimizer": side, "lr": value})
+            LOG.info("%d images: %s learning rate -> %.3g (schedule)", nimg, side.upper(), value)
+        self.last = now
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.apply(self.model)

@@ -33,6 +33,7 @@ from tf_stylegan.images import save_image, tile, to_uint8
 from tf_stylegan.networks.presets import load_preset
 from tf_stylegan.training.progressive import ProgressiveSchedule
 from tf_stylegan.training.stylegan2 import StyleGAN2, lazy_adam
+from tf_stylegan.training.transfer import transfer_weights
 
 LOG = logging.getLogger("tf_stylegan.train")
 PRECISIONS = {"fp32": None, "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
@@ -75,6 +76,9 @@ class TrainOptions:
     ada_p: float | None = None  # given: a fixed ADA probability
     ada_target: float = 0.6
     minutes: float | None = None  # also stop (with a checkpoint and snapshot) after this much wall time
+    g_lr_schedule: str | None = None  # 'KIMG:LR,...' (training.callbacks.LRSchedule)
+    d_lr_schedule: str | None = None
+    lr_balance: bool = False  # training.callbacks.LRBalance with its defaults
     start_resolution: int | None = None  # progressive presets (configs A-D): override the preset's schedule
     stable_kimg: float | None = None
     fade_kimg: float | None = None
@@ -131,7 +135,7 @@ class Trainer:
         if opts.precision not in PRECISIONS:
             raise TrainingError(f"--precision={opts.precision!r}: choose one of {sorted(PRECISIONS)}.")
         self.opts = opts
-        self.hooks = hooks or []
+        self.hooks = list(hooks or []) + self._lr_hooks(opts)
         if opts.metrics:  # bad names and missing weights fail now, not at the first snapshot
             from tf_stylegan.metrics import weights
             from tf_stylegan.metrics.suite import needs_inception, parse_metric
@@ -182,6 +186,24 @@ class Trainer:
         self.writer = None
         self.rollbacks = 0
         self.base_lrs = [float(o.learning_rate.numpy()) for o in (self.gan.g_optimizer, self.gan.d_optimizer)]
+
+    @staticmethod
+    def _lr_hooks(opts: TrainOptions) -> list[Callable]:
+        """The LR schedule and balance callbacks, run as per-step hooks (the loop does not use fit)."""
+        from tf_stylegan.training.callbacks import LRBalance, LRSchedule
+
+        hooks = []
+        if opts.g_lr_schedule or opts.d_lr_schedule:
+            schedule = LRSchedule(opts.g_lr_schedule, opts.d_lr_schedule)
+            hooks.append(lambda trainer, logs: schedule.apply(trainer.gan))
+        if opts.lr_balance:
+            balance = LRBalance()
+
+            def balance_hook(trainer, logs):
+                balance.set_model(trainer.gan)
+                balance.on_train_batch_end(None, logs)
+            hooks.append(balance_hook)
+        return hooks
 
     def _schedule(self, spec: dict | None) -> ProgressiveSchedule | None:
         """The preset's progressive schedule (configs A-D), with the flags' overrides."""
@@ -265,11 +287,14 @@ class Trainer:
             if source is None:
                 LOG.warning("--init-from %s has no %s; it keeps its fresh weights.", path, key)
                 continue
-            theirs, ours = source.get_weights(), target.get_weights()
-            if [w.shape for w in theirs] != [w.shape for w in ours]:
-                raise TrainingError(f"--init-from {path}: its {key} does not match config {self.opts.config!r} "
-                                    "(different resolution, widths or labels).")
-            target.set_weights(theirs)
+            try:
+                fresh = transfer_weights(source, target)
+            except ValueError as exc:
+                raise TrainingError(f"--init-from {path}: its {key} does not match config {self.opts.config!r}: "
+                                    f"{exc}") from None
+            if fresh:
+                LOG.warning("--init-from %s: %s conditioning weights start fresh (the source has other labels or "
+                            "none): %s", path, key, ", ".join(fresh))
         LOG.info("initialised from %s", path)
 
     def save_checkpoint(self) -> str:
