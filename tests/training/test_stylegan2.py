@@ -121,3 +121,31 @@ def test_checkpoint_restores_everything(tmp_path):
     gan.checkpoint().restore(path).assert_existing_objects_matched()
     now = values(gan.G.variables + gan.D.variables + gan.G_ema.variables + gan.g_optimizer.variables)
     assert not changed(saved, now) and int(gan.step.numpy()) == 1
+
+
+def _one_step(**kwargs):
+    keras.utils.set_random_seed(3)
+    gan = tiny_gan(**kwargs)
+    gan.compile(g_lr=0.002, d_lr=0.002)
+    logs = gan.make_train_function()(iter(tiny_data()))
+    return gan, {k: float(v) for k, v in logs.items()}
+
+
+def test_without_lazy_regularisation_r1_and_pl_join_every_main_step():
+    both, logs = _one_step(lazy_regularization=False, r1_gamma=10.0, pl_weight=2.0)
+    assert both.phases_at(0) == (False, False) and both.lazy_intervals == {"g": None, "d": None}
+    assert float(both.d_optimizer.learning_rate.numpy()) == pytest.approx(0.002)  # c = 1
+    assert both.d_optimizer.beta_2 == pytest.approx(0.99)
+    assert int(both.g_optimizer.iterations.numpy()) == int(both.d_optimizer.iterations.numpy()) == 1
+    assert logs["r1_penalty"] > 0 and logs["pl_penalty"] > 0 and float(both.pl_mean.numpy()) != 0
+    plain, plain_logs = _one_step(lazy_regularization=False, r1_gamma=0.0, pl_weight=0.0)
+    assert plain_logs["r1_penalty"] == 0 and plain_logs["pl_penalty"] == 0
+    # Same draws: R1 alone leaves G and D's loss as they were and changes only D's update ...
+    r1, r1_logs = _one_step(lazy_regularization=False, r1_gamma=10.0, pl_weight=0.0)
+    assert r1_logs["loss/D"] == pytest.approx(plain_logs["loss/D"], rel=1e-5)
+    assert not changed(values(r1.G.trainable_variables), values(plain.G.trainable_variables))
+    assert changed(values(r1.D.trainable_variables), values(plain.D.trainable_variables))
+    # ... and path length alone changes G's update, not G's loss.
+    pl, pl_logs = _one_step(lazy_regularization=False, r1_gamma=0.0, pl_weight=2.0)
+    assert pl_logs["loss/G"] == pytest.approx(plain_logs["loss/G"], rel=1e-5)
+    assert changed(values(pl.G.trainable_variables), values(plain.G.trainable_variables))

@@ -214,7 +214,7 @@ class LRSchedule(keras.callbacks.Callback):
             if value is None or (first and nimg > 0) or (not first and value == self.last[side]):
                 continue
             optimizer = gan.g_optimizer if side == "g" else gan.d_optimizer
-            optimizer.learning_rate = value * lr_scale(getattr(gan, f"{side}_reg_interval", None))  # as --g-lr
+            optimizer.learning_rate = value * lr_scale(getattr(gan, "lazy_intervals", {}).get(side))  # as --g-lr
             self.changes.append({"nimg": nimg, "optimizer": side, "lr": value})
             LOG.info("%d images: %s learning rate -> %.3g (schedule)", nimg, side.upper(), value)
         self.last = now

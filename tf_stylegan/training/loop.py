@@ -173,10 +173,11 @@ class Trainer:
                 ada_p=opts.ada_p if opts.ada_p is not None else t.get("ada_p", 0.0),
                 ada_target=None if opts.ada_p is not None else opts.ada_target,
                 ada_kimg=t.get("ada_kimg", 500.0), schedule=schedule,
+                lazy_regularization=t.get("lazy_regularization", True),
             )
             betas = tuple(t.get("betas", (0.0, 0.99)))
-            g_opt = lazy_adam(self.g_lr, betas, self.gan.g_reg_interval, name="g_adam")
-            d_opt = lazy_adam(self.d_lr, betas, self.gan.d_reg_interval, name="d_adam")
+            g_opt = lazy_adam(self.g_lr, betas, self.gan.lazy_intervals["g"], name="g_adam")
+            d_opt = lazy_adam(self.d_lr, betas, self.gan.lazy_intervals["d"], name="d_adam")
             if opts.precision == "fp16":  # dynamic loss scaling; the step calls optimizer.scale_loss
                 g_opt = keras.optimizers.LossScaleOptimizer(g_opt, name="g_loss_scale")
                 d_opt = keras.optimizers.LossScaleOptimizer(d_opt, name="d_loss_scale")

@@ -86,6 +86,9 @@ class StyleGAN2(keras.Model):
       ada_p: ADA's initial probability (the fixed one when ada_target is None).
       ada_target: target mean sign of D(real) for adapting p (0.6); None = fixed p.
       ada_interval, ada_kimg: steps between p updates; kimg for p to move by 1.
+      lazy_regularization: False folds R1 into every Dmain step and path length
+        into every Gmain step (the paper's configs A-B) and leaves Adam unscaled
+        (c = 1); the intervals then only switch each regulariser on.
       schedule: progressive growing (configs A-D); G and D must be built with
         growing=True. One batch size: the schedule's batch_sizes are not used here.
 
@@ -117,6 +120,7 @@ class StyleGAN2(keras.Model):
         ada_interval: int = 4,
         ada_kimg: float = 500.0,
         schedule: ProgressiveSchedule | None = None,
+        lazy_regularization: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -159,6 +163,7 @@ class StyleGAN2(keras.Model):
         self.style_mixing_prob = float(style_mixing_prob)
         self.g_reg_interval = g_reg_interval
         self.d_reg_interval = d_reg_interval
+        self.lazy_regularization = bool(lazy_regularization)
         self.ema_kimg = float(ema_kimg)
         self.ema_rampup = ema_rampup
         self.seed = int(seed)
@@ -185,8 +190,8 @@ class StyleGAN2(keras.Model):
         if kwargs.pop("jit_compile", False):
             raise ValueError("StyleGAN2 does not support jit_compile (slow for R1 on CPU; breaks distributed).")
         super().compile(jit_compile=False, **kwargs)
-        self.g_optimizer = g_optimizer or lazy_adam(g_lr, betas, self.g_reg_interval, name="g_adam")
-        self.d_optimizer = d_optimizer or lazy_adam(d_lr, betas, self.d_reg_interval, name="d_adam")
+        self.g_optimizer = g_optimizer or lazy_adam(g_lr, betas, self.lazy_intervals["g"], name="g_adam")
+        self.d_optimizer = d_optimizer or lazy_adam(d_lr, betas, self.lazy_intervals["d"], name="d_adam")
         self.g_optimizer.build(self.G.trainable_variables)
         self.d_optimizer.build(self.D.trainable_variables)
 
@@ -202,8 +207,17 @@ class StyleGAN2(keras.Model):
             ada_p=self.ada_p, ada_signs=self.ada_signs, **extra,
         )
 
+    @property
+    def lazy_intervals(self) -> dict[str, int | None]:
+        """The intervals that scale Adam (c = k / (k + 1)); None without lazy regularisation."""
+        if not self.lazy_regularization:
+            return {"g": None, "d": None}
+        return {"g": self.g_reg_interval, "d": self.d_reg_interval}
+
     def phases_at(self, step: int) -> tuple[bool, bool]:
-        """(run Greg, run Dreg) at training step `step`."""
+        """(run Greg, run Dreg) at training step `step` (never without lazy regularisation)."""
+        if not self.lazy_regularization:
+            return False, False
         greg = bool(self.g_reg_interval) and self.pl_weight > 0 and step % self.g_reg_interval == 0
         dreg = bool(self.d_reg_interval) and self.r1_gamma > 0 and step % self.d_reg_interval == 0
         return greg, dreg
@@ -281,43 +295,66 @@ class StyleGAN2(keras.Model):
         ctx = tf.distribute.get_replica_context()
         logs = {}
 
-        # Gmain
+        def path_length(pl_seed):
+            """(penalty, new pl_mean): the path-length regulariser on batch / pl_batch_shrink."""
+            pl_batch = tf.maximum(batch // self.pl_batch_shrink, 1)
+            z = replica_normal([pl_batch, G.z_dim], fold(pl_seed, "z"))
+            c = None if gen_c is None else gen_c[:pl_batch]
+            ws = self._mapping(z, c, pl_seed)
+            shape = [pl_batch, res, res, G.img_channels]
+            pl_noise = replica_normal(shape, fold(pl_seed, "pl_noise")) * losses.pl_noise_scale(res)
+            lengths = losses.path_lengths(G.synthesis, ws, pl_noise, fold(pl_seed, "noise"), **grow)
+            batch_mean = ctx.all_reduce("sum", tf.reduce_mean(lengths)) / replicas
+            pl_mean = self.pl_mean + (tf.stop_gradient(batch_mean) - self.pl_mean) * self.pl_decay
+            return tf.reduce_mean(tf.square(lengths - pl_mean)), pl_mean
+
+        def record_pl(penalty, pl_mean):
+            self.pl_mean.assign(pl_mean)
+            self.last_pl.assign(ctx.all_reduce("sum", penalty) / replicas)
+
+        fold_pl = not self.lazy_regularization and self.pl_weight > 0 and bool(self.g_reg_interval)
+        fold_r1 = not self.lazy_regularization and self.r1_gamma > 0 and bool(self.d_reg_interval)
+
+        # Gmain (+ path length every step without lazy regularisation)
         with tf.GradientTape() as tape:
             fake = self._generate(batch, gen_c, fold(seed, "Gmain"), grow)
             fake_logits = self._d(fake, gen_c, fold(seed, "Gmain_aug"), alpha)
             loss_g = tf.reduce_mean(losses.g_nonsaturating(fake_logits))
-            scaled = self.g_optimizer.scale_loss(loss_g * per_replica)
+            total = loss_g
+            if fold_pl:
+                penalty, pl_mean = path_length(fold(seed, "Greg"))
+                total += penalty * self.pl_weight
+            scaled = self.g_optimizer.scale_loss(total * per_replica)
         logs["G_grad_norm"] = _apply(self.g_optimizer, tape, scaled, G.trainable_variables)
         logs["loss/G"] = loss_g
+        if fold_pl:
+            record_pl(penalty, pl_mean)
 
-        # Greg: path-length regularisation
+        # Greg: path-length regularisation, its own step every g_reg_interval
         if do_greg:
-            pl_seed = fold(seed, "Greg")
-            pl_batch = tf.maximum(batch // self.pl_batch_shrink, 1)
             with tf.GradientTape() as tape:
-                z = replica_normal([pl_batch, G.z_dim], fold(pl_seed, "z"))
-                c = None if gen_c is None else gen_c[:pl_batch]
-                ws = self._mapping(z, c, pl_seed)
-                shape = [pl_batch, res, res, G.img_channels]
-                pl_noise = replica_normal(shape, fold(pl_seed, "pl_noise")) * losses.pl_noise_scale(res)
-                lengths = losses.path_lengths(G.synthesis, ws, pl_noise, fold(pl_seed, "noise"), **grow)
-                batch_mean = ctx.all_reduce("sum", tf.reduce_mean(lengths)) / replicas
-                pl_mean = self.pl_mean + (tf.stop_gradient(batch_mean) - self.pl_mean) * self.pl_decay
-                penalty = tf.reduce_mean(tf.square(lengths - pl_mean))
+                penalty, pl_mean = path_length(fold(seed, "Greg"))
                 loss_pl = penalty * self.pl_weight * self.g_reg_interval
                 scaled = self.g_optimizer.scale_loss(loss_pl * per_replica)
             _apply(self.g_optimizer, tape, scaled, G.trainable_variables)
-            self.pl_mean.assign(pl_mean)
-            self.last_pl.assign(ctx.all_reduce("sum", penalty) / replicas)
+            record_pl(penalty, pl_mean)
 
-        # Dmain
+        # Dmain (+ R1 every step, on the same D(real), without lazy regularisation)
+        d_alpha = {} if alpha is None else {"alpha": alpha}
         fake = tf.stop_gradient(self._generate(batch, gen_c, fold(seed, "Dmain"), grow))
         with tf.GradientTape() as tape:
             fake_logits = self._d(fake, gen_c, fold(seed, "Dmain_aug_fake"), alpha)
-            real_logits = self._d(real_img, real_c, fold(seed, "Dmain_aug_real"), alpha)
+            if fold_r1:
+                reals = self._augment(real_img, fold(seed, "Dmain_aug_real"))
+                r1, real_logits = losses.r1_penalty(D, reals, real_c, **d_alpha)
+            else:
+                real_logits = self._d(real_img, real_c, fold(seed, "Dmain_aug_real"), alpha)
             loss_d = tf.reduce_mean(losses.d_logistic(real_logits, fake_logits))
-            scaled = self.d_optimizer.scale_loss(loss_d * per_replica)
+            total = loss_d + (tf.reduce_mean(r1) * (self.r1_gamma / 2) if fold_r1 else 0.0)
+            scaled = self.d_optimizer.scale_loss(total * per_replica)
         logs["D_grad_norm"] = _apply(self.d_optimizer, tape, scaled, D.trainable_variables)
+        if fold_r1:
+            self.last_r1.assign(ctx.all_reduce("sum", tf.reduce_mean(r1)) / replicas)
         logs["loss/D"] = loss_d
         logs["D_real"] = tf.reduce_mean(real_logits)
         logs["D_fake"] = tf.reduce_mean(fake_logits)
@@ -329,7 +366,7 @@ class StyleGAN2(keras.Model):
         if do_dreg:
             with tf.GradientTape() as tape:
                 reals = self._augment(real_img, fold(seed, "Dreg_aug"))  # R1 on what D sees
-                r1, _ = losses.r1_penalty(D, reals, real_c, **({} if alpha is None else {"alpha": alpha}))
+                r1, _ = losses.r1_penalty(D, reals, real_c, **d_alpha)
                 loss_r1 = tf.reduce_mean(r1) * (self.r1_gamma / 2) * self.d_reg_interval
                 scaled = self.d_optimizer.scale_loss(loss_r1 * per_replica)
             _apply(self.d_optimizer, tape, scaled, D.trainable_variables)
@@ -418,6 +455,7 @@ class StyleGAN2(keras.Model):
             "ada_stages": self.ada_stages, "ada_p": float(self.ada_p.numpy()), "ada_target": self.ada_target,
             "ada_interval": self.ada_interval, "ada_kimg": self.ada_kimg,
             "schedule": None if self.schedule is None else self.schedule.to_dict(),
+            "lazy_regularization": self.lazy_regularization,
         }
 
     @classmethod
