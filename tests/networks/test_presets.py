@@ -2,8 +2,8 @@ import pytest
 
 from tf_stylegan.networks.presets import auto_settings, load_preset, preset_names
 
-REQUIRED = {"config-b", "config-c", "config-d", "cpu32", "cpu64", "config-e", "config-f", "paper256", "paper512",
-            "auto", "cifar", "tiny"}
+REQUIRED = {"config-a", "config-b", "config-c", "config-d", "cpu32", "cpu64", "config-e", "config-f", "paper256",
+            "paper512", "auto", "cifar", "tiny"}
 
 
 def test_required_presets_exist():

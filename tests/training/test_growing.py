@@ -9,6 +9,7 @@ import tensorflow as tf
 from helpers import changed, values
 
 from tf_stylegan.networks import Discriminator, Generator
+from tf_stylegan.networks.presets import load_preset
 from tf_stylegan.ops.box import downsample_box, upsample_nearest
 from tf_stylegan.training import StyleGAN2
 from tf_stylegan.training.loop import Trainer, TrainingError, TrainOptions
@@ -98,3 +99,64 @@ def test_trainer_runs_a_growing_preset(growing_preset, tmp_path):
         Trainer(TrainOptions(**{**opts.__dict__, "kimg": 0.02, "outdir": str(tmp_path / "x")}))
     with pytest.raises(TrainingError, match="does not grow progressively"):
         Trainer(TrainOptions(**{**opts.__dict__, "config": "tiny", "fade_kimg": 1.0, "outdir": str(tmp_path / "y")}))
+
+
+def test_adain_layer_normalises_then_styles():
+    from tf_stylegan.layers.adain import AdaINLayer, instance_norm
+
+    x = tf.random.stateless_normal([2, 8, 8, 4], [5, 0]) * 3 + 1
+    y = instance_norm(x).numpy()
+    np.testing.assert_allclose(y.mean(axis=(1, 2)), 0, atol=1e-5)
+    np.testing.assert_allclose(np.mean(np.square(y), axis=(1, 2)), 1, rtol=1e-4)
+    layer = AdaINLayer(4, 6, w_dim=5, resolution=16, up=2)
+    layer.build()
+    assert layer.noise.noise_strength.shape == (6,)  # per channel, as in the original StyleGAN
+    w = tf.random.stateless_normal([2, 5], [5, 1])
+    out = layer(x, w, noise_mode="none").numpy()
+    conv = layer.conv(upsample_nearest(x))
+    from tf_stylegan.ops import filter2d
+
+    h = instance_norm(tf.nn.leaky_relu(filter2d(conv, layer.filter), 0.2)).numpy()  # zero bias; the gain cancels
+    style = layer.style(w).numpy()
+    np.testing.assert_allclose(out, h * (style[:, None, None, :6] + 1) + style[:, None, None, 6:], rtol=1e-4,
+                               atol=1e-4)
+
+
+def test_config_a_generator_grows_and_round_trips(tmp_path):
+    keras.utils.set_random_seed(0)
+    G = Generator(z_dim=16, w_dim=16, img_resolution=8, mapping_layers=2, channel_base=64, channel_max=16,
+                  synthesis="adain")
+    assert G.num_ws == 4 and G.synthesis.growing
+    z = tf.random.stateless_normal([3, 16], [6, 0])
+    low, new = G(z, resolution=4, noise_mode="const").numpy(), G(z, resolution=8, noise_mode="const").numpy()
+    np.testing.assert_allclose(G(z, resolution=8, alpha=0.0, noise_mode="const").numpy(),
+                               upsample_nearest(low).numpy(), atol=1e-6)
+    np.testing.assert_allclose(G(z, resolution=8, alpha=1.0, noise_mode="const").numpy(), new, atol=1e-6)
+    G.save(tmp_path / "g.keras")
+    loaded = keras.models.load_model(tmp_path / "g.keras")
+    np.testing.assert_array_equal(loaded(z, noise_mode="const").numpy(), G(z, noise_mode="const").numpy())
+    with pytest.raises(ValueError, match="synthesis must be"):
+        Generator(z_dim=8, w_dim=8, img_resolution=8, synthesis="adaptive")
+
+
+def test_paper_configs_a_to_d_differ_as_in_table_1():
+    t = {name: load_preset(name).training for name in ("config-a", "config-b", "config-c", "config-d")}
+    assert [t[n].get("lazy_regularization", True) for n in sorted(t)] == [False, False, True, True]
+    assert [t[n]["pl_weight"] > 0 for n in sorted(t)] == [False, False, False, True]
+    assert load_preset("config-a").G["synthesis"] == "adain" and load_preset("config-b").G["growing"]
+
+
+@pytest.mark.parametrize("name", ["config-a", "config-d"])  # the two ends: AdaIN without lazy R1; PL and lazy
+def test_paper_configs_grow(name):
+    preset = load_preset(name, resolution=16)
+    preset.G.update(channel_base=64, channel_max=16, z_dim=16, w_dim=16, mapping_layers=2)
+    preset.D.update(channel_base=64, channel_max=16, mbstd_group_size=2)
+    G, D = preset.build()
+    t = preset.training
+    gan = StyleGAN2(G, D, r1_gamma=t["r1_gamma"], pl_weight=t["pl_weight"], schedule=ProgressiveSchedule(
+        16, 8, 0.004, 0.004, batch=4), lazy_regularization=t.get("lazy_regularization", True))
+    gan.compile(g_lr=t["g_lr"], d_lr=t["d_lr"])
+    images = np.random.default_rng(0).uniform(-1, 1, (12, 16, 16, 3)).astype(np.float32)
+    history = gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(4), epochs=1, steps_per_epoch=3, verbose=0)
+    assert history.history["resolution"][-1] == 16.0 and np.isfinite(history.history["loss/D"][-1])
+    assert gan.lazy_regularization == (name == "config-d")

@@ -18,24 +18,26 @@ NOISE_MODES = ("random", "const", "none")
 class NoiseInjection(keras.layers.Layer):
     """Makes the noise image added after a modulated conv.
 
-    Holds one trainable scalar `noise_strength` (initialised 0) and one stored
+    Holds a trainable `noise_strength` (initialised 0): one scalar (StyleGAN2),
+    or one per channel with `channels` (the original StyleGAN), and one stored
     noise image `noise_const` [R, R] for reproducible output.
 
-    `call(batch, noise_mode, seed)` returns [batch, R, R, 1] noise or None:
+    `call(batch, noise_mode, seed)` returns [batch, R, R, 1 or channels] noise or None:
       random: fresh N(0, 1) noise, from `seed`: a keras SeedGenerator, or a
               stateless seed tensor (training: replica-independent draws);
       const:  the stored buffer;
       none:   no noise.
     """
 
-    def __init__(self, resolution: int, **kwargs):
+    def __init__(self, resolution: int, channels: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.resolution = int(resolution)
+        self.channels = None if channels is None else int(channels)
 
     def build(self, input_shape=None):
         r = self.resolution
         self.noise_strength = self.add_weight(
-            name="noise_strength", shape=(), initializer="zeros"
+            name="noise_strength", shape=() if self.channels is None else (self.channels,), initializer="zeros"
         )
         self.noise_const = self.add_weight(
             name="noise_const", shape=(r, r), initializer=keras.initializers.RandomNormal(stddev=1.0),
@@ -60,7 +62,7 @@ class NoiseInjection(keras.layers.Layer):
         return noise * strength
 
     def get_config(self):
-        return {**super().get_config(), "resolution": self.resolution}
+        return {**super().get_config(), "resolution": self.resolution, "channels": self.channels}
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tf_stylegan.layers.equalized import PACKAGE
 from tf_stylegan.networks.mapping import MappingNetwork
+from tf_stylegan.networks.stylegan1 import AdaINSynthesis
 from tf_stylegan.networks.synthesis import SynthesisNetwork
 
 
@@ -27,6 +28,8 @@ class Generator(keras.Model):
       architecture, channel_base, channel_max, num_fp16_res, lowp_dtype,
       conv_clamp, use_noise, resample_filter, activation, fused_modconv,
       noise_seed, growing: see `SynthesisNetwork`.
+      synthesis: "modulated" (StyleGAN2) or "adain" (the original StyleGAN's
+        AdaIN synthesis, always growing; the StyleGAN2 paper's config A).
 
     Example:
       >>> G = Generator(z_dim=64, w_dim=64, img_resolution=32, channel_base=1024, channel_max=64)
@@ -58,21 +61,31 @@ class Generator(keras.Model):
         fused_modconv: bool = False,
         noise_seed: int | None = None,
         growing: bool = False,
+        synthesis: str = "modulated",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if synthesis not in ("modulated", "adain"):
+            raise ValueError(f"synthesis must be 'modulated' (StyleGAN2) or 'adain' (StyleGAN, config A), "
+                             f"got {synthesis!r}.")
         self.z_dim = int(z_dim)
         self.c_dim = int(c_dim)
         self.w_dim = int(w_dim)
         self.img_resolution = int(img_resolution)
         self.img_channels = int(img_channels)
-        self.synthesis = SynthesisNetwork(
-            w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-            architecture=architecture, channel_base=channel_base, channel_max=channel_max,
-            num_fp16_res=num_fp16_res, lowp_dtype=lowp_dtype, conv_clamp=conv_clamp,
-            use_noise=use_noise, resample_filter=resample_filter, activation=activation,
-            fused_modconv=fused_modconv, seed=noise_seed, growing=growing, name="synthesis",
-        )
+        if synthesis == "adain":
+            self.synthesis = AdaINSynthesis(
+                w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels, channel_base=channel_base,
+                channel_max=channel_max, use_noise=use_noise, seed=noise_seed, name="synthesis",
+            )
+        else:
+            self.synthesis = SynthesisNetwork(
+                w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
+                architecture=architecture, channel_base=channel_base, channel_max=channel_max,
+                num_fp16_res=num_fp16_res, lowp_dtype=lowp_dtype, conv_clamp=conv_clamp,
+                use_noise=use_noise, resample_filter=resample_filter, activation=activation,
+                fused_modconv=fused_modconv, seed=noise_seed, growing=growing, name="synthesis",
+            )
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(
             z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws,
@@ -90,7 +103,7 @@ class Generator(keras.Model):
             channel_max=int(channel_max), num_fp16_res=int(num_fp16_res),
             lowp_dtype=lowp_dtype, conv_clamp=conv_clamp, use_noise=bool(use_noise),
             resample_filter=[float(v) for v in resample_filter], activation=activation,
-            fused_modconv=bool(fused_modconv), noise_seed=noise_seed, growing=bool(growing),
+            fused_modconv=bool(fused_modconv), noise_seed=noise_seed, growing=bool(growing), synthesis=synthesis,
         )
         self.build()
 
