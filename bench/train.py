@@ -7,6 +7,14 @@ channel_base 16384, channel_max 512, 8 mapping layers, batch 8, R1 every 16 and
 path length every 4 steps. After compiling every phase combination it times
 whole 16-step cycles (Gmain+Dmain each step, Greg 4x, Dreg 1x). Prints a JSON
 line per setting and a JSON summary.
+
+The roofline columns say how far a faster implementation could go on this
+machine: `gflop_per_img` is TF's count of the floating-point work in one
+cycle's step graphs (all four phase combinations, per image), `conv_peak_gflops`
+the measured rate of a bare 3x3, 512-channel convolution at this resolution and
+precision (the networks' dominant op), and `bound_vs_official` that peak over
+the official run's rate (its img/s times the same work): the speed-up over the
+official code an implementation running every op at the conv peak would reach.
 """
 
 from __future__ import annotations
@@ -23,6 +31,36 @@ import time
 # The official PyTorch implementation (float32) on this machine kind: img/s and peak RSS (GB).
 OFFICIAL = {32: (1.35, 2.7), 64: (0.81, 3.5)}
 NETS = dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=512)
+
+
+def step_gflop_per_img(gan, res: int, batch: int = 8) -> float:
+    """TF's float-op count of a 16-step cycle's step graphs, per image."""
+    import tensorflow as tf
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    spec = (tf.TensorSpec([batch, res, res, 3]), tf.TensorSpec([batch, 0]))
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    total = 0
+    for step in range(16):
+        graph = gan._compiled_step(*gan.phases_at(step), None).get_concrete_function(spec).graph
+        total += model_analyzer.profile(graph, options=options).total_float_ops
+    return total / (16 * batch) / 1e9
+
+
+def conv_peak_gflops(res: int, precision: str, batch: int = 8, reps: int = 10) -> float:
+    """The measured rate of a 3x3 conv with 512 channels in and out at res x res."""
+    import tensorflow as tf
+
+    dtype = tf.bfloat16 if precision == "bf16" else tf.float32
+    x = tf.cast(tf.random.normal([batch, res, res, 512]), dtype)
+    w = tf.cast(tf.random.normal([3, 3, 512, 512]), dtype)
+    conv = tf.function(lambda x, w: tf.nn.conv2d(x, w, 1, "SAME"))
+    conv(x, w).numpy()
+    start = time.perf_counter()
+    for _ in range(reps):
+        conv(x, w).numpy()
+    return 2 * 9 * 512 * 512 * batch * res * res * reps / (time.perf_counter() - start) / 1e9
 
 
 def child(res: int, precision: str, cycles: int) -> dict:
@@ -53,11 +91,17 @@ def child(res: int, precision: str, cycles: int) -> dict:
     ips = 16 * cycles * 8 / elapsed
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     official_ips, official_rss = OFFICIAL.get(res, (None, None))
+    work = step_gflop_per_img(gan, res)
+    peak = conv_peak_gflops(res, precision)
     return dict(res=res, precision=precision, batch=8, img_per_s=round(ips, 2),
                 sec_per_step=round(elapsed / (16 * cycles), 3), first_cycle_s=round(compile_s, 1),
                 peak_rss_gb=round(rss_gb, 2),
                 speedup_vs_official=round(ips / official_ips, 2) if official_ips else None,
-                official_img_per_s=official_ips, official_peak_rss_gb=official_rss)
+                official_img_per_s=official_ips, official_peak_rss_gb=official_rss,
+                gflop_per_img=round(work, 1), achieved_gflops=round(ips * work, 1),
+                conv_peak_gflops=round(peak, 1), efficiency_vs_conv_peak=round(ips * work / peak, 2),
+                official_gflops=round(official_ips * work, 1) if official_ips else None,
+                bound_vs_official=round(peak / (official_ips * work), 2) if official_ips else None)
 
 
 def main() -> None:

@@ -61,12 +61,12 @@ flags.DEFINE_integer("rollback_patience", 0, "DCGAN/CGAN: roll back to the last 
                      "label noise) after this many steps with D's or G's accuracy at 0. 0: off.")
 flags.DEFINE_integer("resolution", None, "ProGAN: grow to this resolution (default: the dataset's; a lower "
                      "power of two trains on box-filtered images).")
-flags.DEFINE_integer("start_res", None, "Progressive growing (progan, config-c, config-d): the first resolution "
+flags.DEFINE_integer("start_res", None, "Progressive growing (progan, config-a to config-d): the first resolution "
                      "(default 8).")
 flags.DEFINE_float("stable_kimg", None, "Progressive growing: kimg at each resolution at full weight (default: "
-                   "6 for progan, the preset's 600 for config-c/d).")
+                   "6 for progan, the preset's 600 for config-a to config-d).")
 flags.DEFINE_float("fade_kimg", None, "Progressive growing: kimg over which each new resolution fades in "
-                   "(default: 6 for progan, the preset's 600 for config-c/d).")
+                   "(default: 6 for progan, the preset's 600 for config-a to config-d).")
 flags.DEFINE_list("batch_sizes", None, "ProGAN: per-resolution batch sizes as RES:BATCH, e.g. 8:64,16:32 "
                   "(default 8:32,16:32,32:16,64:16; other resolutions use --batch, default 16).")
 flags.DEFINE_list("g_lr_schedule", None, "G learning rates from given kimg on, as KIMG:LR (before the lazy "
