@@ -18,7 +18,8 @@ from absl import flags
 
 from tf_stylegan.tools._cli import run
 
-flags.DEFINE_string("config", "auto", "Preset name in configs/ (auto, paper256, config-f, tiny, ...) or a JSON path; "
+flags.DEFINE_string("config", "auto", "Preset name in configs/ (auto, cpu32, cpu64, config-a ... config-f, "
+                    "paper256, tiny, ...) or a JSON path; "
                     "dcgan or cgan for the DCGAN baselines (cgan conditions on the dataset's labels); progan for "
                     "progressive growing (ProGAN, WGAN-GP).")
 flags.DEFINE_string("data", None, "Dataset directory (from tools.dataset) or bundled:emoji64.")

@@ -213,7 +213,7 @@ class Trainer:
         if not spec:
             if any(v is not None for v in overrides):
                 raise TrainingError(f"--start-res/--stable-kimg/--fade-kimg: config {opts.config!r} does not grow "
-                                    "progressively; use config-b/c/d or --config=progan.")
+                                    "progressively; use config-a to config-d, or --config=progan.")
             return None
         try:
             schedule = ProgressiveSchedule(
