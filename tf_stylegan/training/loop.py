@@ -240,8 +240,10 @@ class Trainer:
         saved = json.load(open(path))
         for net in ("G", "D"):
             old, new = saved.get(net, {}), getattr(self.gan, net).get_config()
+            # keys the saved record lacks are options added since (growing, synthesis): their defaults hold
             changed = {k: (old.get(k), new.get(k)) for k in set(old) | set(new)
-                       if k not in ("name", "dtype", "lowp_dtype", "num_fp16_res") and old.get(k) != new.get(k)}
+                       if k not in ("name", "dtype", "lowp_dtype", "num_fp16_res") and old.get(k) != new.get(k)
+                       and (k in old or new.get(k) not in (False, None, "modulated"))}
             if changed:
                 raise TrainingError(
                     f"--resume with a changed architecture: {net} differs from the run in {self.opts.outdir} "
