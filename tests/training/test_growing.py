@@ -11,7 +11,7 @@ from helpers import changed, values
 from tf_stylegan.networks import Discriminator, Generator
 from tf_stylegan.networks.presets import load_preset
 from tf_stylegan.ops.box import downsample_box, upsample_nearest
-from tf_stylegan.training import StyleGAN2
+from tf_stylegan.training import SnapshotGrid, StyleGAN2
 from tf_stylegan.training.loop import Trainer, TrainingError, TrainOptions
 from tf_stylegan.training.progressive import ProgressiveSchedule
 
@@ -51,7 +51,7 @@ def test_growing_needs_orig_and_stages_need_growing():
         StyleGAN2(plain, D, schedule=ProgressiveSchedule(8, 4))
 
 
-def test_fit_grows_through_the_stages():
+def test_fit_grows_through_the_stages(tmp_path):
     G, D = growing_nets()
     schedule = ProgressiveSchedule(8, start_resolution=4, stable_kimg=0.008, fade_kimg=0.008, batch=4)
     gan = StyleGAN2(G, D, r1_gamma=1.0, schedule=schedule, ema_kimg=0.01)
@@ -64,9 +64,14 @@ def test_fit_grows_through_the_stages():
         def on_train_batch_end(self, batch, logs=None):
             seen.append((int(logs["resolution"]), round(float(logs["alpha"]), 4)))
 
+    grids = SnapshotGrid(str(tmp_path), every=1, count=4, save_model=False)
     gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(4), epochs=1, steps_per_epoch=5,
-            callbacks=[Record()], verbose=0)
+            callbacks=[Record(), grids], verbose=0)
     assert seen == [(4, 1.0), (4, 1.0), (8, 0.0), (8, 0.5), (8, 1.0)]
+    from PIL import Image
+
+    assert Image.open(tmp_path / "grid-00000001.png").size == (8, 8)  # 2x2 samples at the 4x4 stage
+    assert Image.open(tmp_path / "grid-00000005.png").size == (16, 16)
     assert changed(before, values(G.weights + D.weights))
     for layer in (G.synthesis.b4.torgb, G.synthesis.b8.torgb, D.b8.fromrgb, D.b4.fromrgb):
         assert np.all(np.isfinite(layer.weights[0].numpy()))

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tf_stylegan.files import save_model_atomic
-from tf_stylegan.images import save_image, tile, to_uint8
+from tf_stylegan.images import save_image
 from tf_stylegan.training.stylegan2 import lr_scale
 
 LOG = logging.getLogger("tf_stylegan.train")
@@ -29,16 +27,13 @@ class SnapshotGrid(keras.callbacks.Callback):
         self.outdir, self.every, self.count, self.seed, self.save_model = outdir, every, count, seed, save_model
 
     def write(self) -> str:
+        from tf_stylegan.training.loop import snapshot_grid
+
         G = self.model.G_ema
-        z = np.random.RandomState(self.seed).randn(self.count, G.z_dim).astype(np.float32)
-        c = None
-        if G.c_dim:
-            c = np.eye(G.c_dim, dtype=np.float32)[np.arange(self.count) % G.c_dim]
-        images = to_uint8(G(z, c, noise_mode="const")).numpy()
-        cols = int(math.ceil(math.sqrt(self.count)))
+        stage = getattr(self.model, "generate_kwargs", dict)()  # a growing model's current stage
         step = int(self.model.step.numpy())
         path = os.path.join(self.outdir, f"grid-{step:08d}.png")
-        save_image(tile(images, cols, int(math.ceil(self.count / cols))), path)
+        save_image(snapshot_grid(G, self.count, seed=self.seed, **stage), path)
         if self.save_model:
             save_model_atomic(G, os.path.join(self.outdir, "G_ema.keras"))
         return path

@@ -84,11 +84,11 @@ class TrainOptions:
     fade_kimg: float | None = None
 
 
-def snapshot_grid(G, size: int, **call_kwargs) -> np.ndarray:
-    """A uint8 grid of G's images for fixed seeds (z from seed 123; for a
+def snapshot_grid(G, size: int, seed: int = 123, **call_kwargs) -> np.ndarray:
+    """A uint8 grid of G's images for fixed seeds (z from `seed`; for a
     conditional G one label per sample in turn), the same at every snapshot.
-    `call_kwargs` go to G (e.g. a ProGAN stage's resolution and alpha)."""
-    z = np.random.RandomState(123).randn(size, G.z_dim).astype(np.float32)
+    `call_kwargs` go to G (e.g. a growing stage's resolution and alpha)."""
+    z = np.random.RandomState(seed).randn(size, G.z_dim).astype(np.float32)
     c = None
     if G.c_dim:
         c = np.zeros([size, G.c_dim], np.float32)
