@@ -96,3 +96,6 @@ def test_train_progan_end_to_end_and_its_errors(tmp_path):
     assert proc.returncode == 2 and "does not reach 8px within --kimg=0.02" in proc.stderr
     proc = run_tool(*base[:-1], "--batch_sizes=8-32", f"--outdir={tmp_path / 'x'}", check=False)
     assert proc.returncode == 2 and "'8-32' is not RES:BATCH" in proc.stderr
+    proc = run_tool("tf_stylegan.tools.train", "--config=dcgan", "--cond", "--data=bundled:emoji64",
+                    f"--outdir={tmp_path / 'x'}", check=False)
+    assert proc.returncode == 2 and "use --config=cgan" in proc.stderr

@@ -116,6 +116,8 @@ def main(argv):
 
 
 def _train_dcgan(dcgan_run) -> None:
+    if FLAGS.cond and FLAGS.config == "dcgan":
+        raise ValueError("--cond: --config=dcgan is unconditional; use --config=cgan to condition on the labels.")
     defaults = dcgan_run.DCGANOptions(data="", outdir="")
     opts = dcgan_run.DCGANOptions(
         data=FLAGS.data, outdir=FLAGS.outdir, config=FLAGS.config,
