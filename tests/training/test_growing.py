@@ -91,19 +91,38 @@ def growing_preset(tmp_path_factory):
     return str(path)
 
 
-def test_trainer_runs_a_growing_preset(growing_preset, tmp_path):
-    opts = TrainOptions(data="bundled:emoji64", outdir=str(tmp_path), config=growing_preset, kimg=0.04, batch=4,
-                        progress=False, snap_kimg=100.0)
+def test_trainer_runs_a_growing_preset_with_per_resolution_batches(growing_preset, tmp_path):
+    opts = TrainOptions(data="bundled:emoji64", outdir=str(tmp_path / "straight"), config=growing_preset, kimg=0.04,
+                        batch=4, batch_sizes={8: 8}, progress=False, snap_kimg=100.0, checkpoint_every=1)
     logs = Trainer(opts).run()
     assert logs["resolution"] == 32.0 and logs["alpha"] == 1.0
-    stats = [json.loads(line) for line in open(tmp_path / "stats.jsonl")]
-    assert [(s["resolution"], s["alpha"]) for s in stats if "step" in s][:6] == [
-        (8, 1), (8, 1), (16, 0), (16, 0.5), (16, 1), (16, 1)]
-    assert (tmp_path / "grid.png").exists() and (tmp_path / "G_ema.keras").exists()
+    stats = [json.loads(line) for line in open(tmp_path / "straight" / "stats.jsonl")]
+    steps = [s for s in stats if "step" in s]
+    assert [(s["resolution"], s["alpha"]) for s in steps][:7] == [
+        (8, 1), (16, 0), (16, 0.5), (16, 1), (16, 1), (32, 0), (32, 0.5)]
+    assert [s["nimg"] for s in steps][:4] == [8, 12, 16, 20]  # 8 images per step at 8 px, then 4
+    assert (tmp_path / "straight" / "grid.png").exists()
+
+    class Crash(Exception):
+        pass
+
+    def crash_at_step_3(trainer, logs):  # the last checkpoint is step 2's: 12 images, mid fade-in to 16 px
+        if int(trainer.gan.step.numpy()) == 3:
+            raise Crash
+
+    split = TrainOptions(**{**opts.__dict__, "outdir": str(tmp_path / "split")})
+    with pytest.raises(Crash):
+        Trainer(split, hooks=[crash_at_step_3]).run()
+    Trainer(TrainOptions(**{**split.__dict__, "resume": "latest"})).run()
+    resumed = {s["step"]: (s["loss/G"], s["loss/D"]) for s in map(json.loads, open(tmp_path / "split" / "stats.jsonl"))
+               if "step" in s}
+    assert resumed == {s["step"]: (s["loss/G"], s["loss/D"]) for s in steps}  # the same losses, step for step
+
     with pytest.raises(TrainingError, match="does not reach 32px within --kimg=0.02"):
         Trainer(TrainOptions(**{**opts.__dict__, "kimg": 0.02, "outdir": str(tmp_path / "x")}))
     with pytest.raises(TrainingError, match="does not grow progressively"):
-        Trainer(TrainOptions(**{**opts.__dict__, "config": "tiny", "fade_kimg": 1.0, "outdir": str(tmp_path / "y")}))
+        Trainer(TrainOptions(**{**opts.__dict__, "config": "tiny", "batch_sizes": None, "fade_kimg": 1.0,
+                                "outdir": str(tmp_path / "y")}))
 
 
 def test_adain_layer_normalises_then_styles():

@@ -68,8 +68,9 @@ flags.DEFINE_float("stable_kimg", None, "Progressive growing: kimg at each resol
                    "6 for progan, the preset's 600 for config-a to config-d).")
 flags.DEFINE_float("fade_kimg", None, "Progressive growing: kimg over which each new resolution fades in "
                    "(default: 6 for progan, the preset's 600 for config-a to config-d).")
-flags.DEFINE_list("batch_sizes", None, "ProGAN: per-resolution batch sizes as RES:BATCH, e.g. 8:64,16:32 "
-                  "(default 8:32,16:32,32:16,64:16; other resolutions use --batch, default 16).")
+flags.DEFINE_list("batch_sizes", None, "Progressive growing: per-resolution batch sizes as RES:BATCH, e.g. "
+                  "8:64,16:32; other resolutions use --batch (progan default 8:32,16:32,32:16,64:16; config-a to "
+                  "config-d: the preset's).")
 flags.DEFINE_list("g_lr_schedule", None, "G learning rates from given kimg on, as KIMG:LR (before the lazy "
                   "scaling), e.g. 0:0.002,200:0.001,400:0.0003.")
 flags.DEFINE_list("d_lr_schedule", None, "D learning rates from given kimg on, as KIMG:LR; e.g. 100:0.0001 turns "
@@ -102,7 +103,8 @@ def main(argv):
         keep=FLAGS.keep, resume=FLAGS.resume, init_from=FLAGS.init_from, seed=FLAGS.seed,
         max_rollbacks=FLAGS.max_rollbacks, blowup=FLAGS.blowup, export=FLAGS.export, augment=FLAGS.augment,
         ada_stages=FLAGS.augpipe, ada_p=FLAGS.ada_p, ada_target=FLAGS.ada_target,
-        minutes=FLAGS.minutes, g_lr_schedule=",".join(FLAGS.g_lr_schedule or []) or None,
+        minutes=FLAGS.minutes, batch_sizes=None if FLAGS.batch_sizes is None else _parse_batch_sizes(FLAGS.batch_sizes),
+        g_lr_schedule=",".join(FLAGS.g_lr_schedule or []) or None,
         d_lr_schedule=",".join(FLAGS.d_lr_schedule or []) or None, lr_balance=FLAGS.lr_balance,
         start_resolution=FLAGS.start_res, stable_kimg=FLAGS.stable_kimg,
         fade_kimg=FLAGS.fade_kimg, metrics=tuple(FLAGS.metrics), inception=FLAGS.inception, lpips=tuple(FLAGS.lpips),

@@ -82,6 +82,7 @@ class TrainOptions:
     start_resolution: int | None = None  # progressive presets (configs A-D): override the preset's schedule
     stable_kimg: float | None = None
     fade_kimg: float | None = None
+    batch_sizes: dict[int, int] | None = None  # per-resolution batches of a growing run (default: the preset's)
 
 
 def snapshot_grid(G, size: int, seed: int = 123, **call_kwargs) -> np.ndarray:
@@ -209,11 +210,11 @@ class Trainer:
     def _schedule(self, spec: dict | None) -> ProgressiveSchedule | None:
         """The preset's progressive schedule (configs A-D), with the flags' overrides."""
         opts = self.opts
-        overrides = (opts.start_resolution, opts.stable_kimg, opts.fade_kimg)
+        overrides = (opts.start_resolution, opts.stable_kimg, opts.fade_kimg, opts.batch_sizes)
         if not spec:
             if any(v is not None for v in overrides):
-                raise TrainingError(f"--start-res/--stable-kimg/--fade-kimg: config {opts.config!r} does not grow "
-                                    "progressively; use config-a to config-d, or --config=progan.")
+                raise TrainingError(f"--start-res/--stable-kimg/--fade-kimg/--batch-sizes: config {opts.config!r} does "
+                                    "not grow progressively; use config-a to config-d, or --config=progan.")
             return None
         try:
             schedule = ProgressiveSchedule(
@@ -222,10 +223,16 @@ class Trainer:
                 opts.stable_kimg or spec.get("stable_kimg", 600.0),
                 opts.fade_kimg or spec.get("fade_kimg", 600.0),
                 batch=self.batch,
+                batch_sizes=opts.batch_sizes if opts.batch_sizes is not None else spec.get("batch_sizes", {}),
             )
             schedule.check_reaches_target(opts.kimg)
         except ValueError as exc:
             raise TrainingError(str(exc)) from None
+        replicas = self.strategy.num_replicas_in_sync
+        for stage in schedule.stages():
+            if stage.batch % replicas:
+                raise TrainingError(f"the {stage.resolution}px batch of {stage.batch} does not split over {replicas} "
+                                    "replicas; change --batch-sizes.")
         return schedule
 
     # ------------------------------------------------------------ options
@@ -305,12 +312,18 @@ class Trainer:
 
     # ---------------------------------------------------------------- data
     def _dataset(self):
-        skip = int(self.gan.step.numpy())
+        """The global batches from where training stands. A growing run gives each stage its own
+        batch size and data order (seed + stage index), skipping the stage's batches already seen."""
         opts = self.opts
+        batch, seed, skip = self.batch, opts.seed, int(self.gan.step.numpy())
+        stage = self.gan.stage_at(int(self.gan.nimg.numpy()))
+        if stage is not None:
+            batch, seed = stage.batch, opts.seed + stage.index
+            skip = (int(self.gan.nimg.numpy()) - stage.start_img) // stage.batch
         factor = self.info["resolution"] // self.preset.resolution
 
         def fn(ctx):
-            ds = load(opts.data, self.batch, mirror=opts.mirror, seed=opts.seed, input_context=ctx,
+            ds = load(opts.data, batch, mirror=opts.mirror, seed=seed, input_context=ctx,
                       skip_batches=skip, labels="tags" if opts.cond else "none")
             if factor > 1:
                 ds = ds.map(lambda x, y: (tf.nn.avg_pool2d(x, factor, factor, "VALID"), y))
@@ -401,6 +414,7 @@ class Trainer:
         recent = collections.deque([(time.time(), int(self.gan.nimg.numpy()))], maxlen=50)
         deadline = time.time() + opts.minutes * 60 if opts.minutes else float("inf")
         while int(self.gan.nimg.numpy()) < target and time.time() < deadline:
+            before = int(self.gan.nimg.numpy())
             logs = {k: float(v) for k, v in train(iterator).items()}
             for hook in self.hooks:
                 hook(self, logs)
@@ -410,6 +424,8 @@ class Trainer:
                 iterator = self._dataset()
                 continue
             step, nimg = int(self.gan.step.numpy()), int(self.gan.nimg.numpy())
+            if self.gan.stage_at(nimg) != self.gan.stage_at(before):
+                iterator = self._dataset()  # a new growing stage: its batch size and data order
             self._log_event({"step": step, "nimg": nimg, **logs})
             recent.append((time.time(), nimg))
             rate = (recent[-1][1] - recent[0][1]) / max(recent[-1][0] - recent[0][0], 1e-9)  # last 50 steps

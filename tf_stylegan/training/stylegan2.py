@@ -90,7 +90,8 @@ class StyleGAN2(keras.Model):
         into every Gmain step (the paper's configs A-B) and leaves Adam unscaled
         (c = 1); the intervals then only switch each regulariser on.
       schedule: progressive growing (configs A-D); G and D must be built with
-        growing=True. One batch size: the schedule's batch_sizes are not used here.
+        growing=True. The batch is whatever the data gives (the trainer feeds each
+        stage its schedule batch size).
 
     Example:
       >>> gan = StyleGAN2(G, D, r1_gamma=1.0)
