@@ -85,7 +85,7 @@ def test_resume_mid_fade_continues_exactly(tmp_path, monkeypatch):
         train_progan(options(tmp_path / "split"))
     resumed_gan, _ = build_progan(options(tmp_path / "split"))
     resumed_gan.checkpoint().restore(str(tmp_path / "split" / "checkpoints" / "ckpt-3"))
-    assert resumed_gan.sync_stage().fading and resumed_gan.alpha() == 0.5
+    assert resumed_gan.generate_kwargs() == {"resolution": 8, "alpha": 0.5}
     train_progan(options(tmp_path / "split", resume="latest"))
 
     a, _ = build_progan(options(tmp_path / "straight"))

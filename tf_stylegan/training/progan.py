@@ -93,10 +93,11 @@ class ProGAN(keras.Model):
                 self.make_train_function(force=True)
         return self.stage
 
-    def alpha(self) -> float | None:
-        """The current fade-in weight (None outside a fade)."""
+    def generate_kwargs(self) -> dict:
+        """G's resolution and alpha (None outside a fade) at the current stage: for grids,
+        as `StyleGAN2.generate_kwargs` (so `SnapshotGrid` shows what is being trained)."""
         stage = self.sync_stage()
-        return stage.alpha(int(self.nimg.numpy())) if stage.fading else None
+        return {"resolution": stage.resolution, "alpha": stage.alpha(int(self.nimg.numpy())) if stage.fading else None}
 
     def fit(self, *args, callbacks=None, **kwargs):
         """keras fit, with the stage kept in step with the image count."""
@@ -104,7 +105,7 @@ class ProGAN(keras.Model):
 
     def call(self, z, c=None, noise_mode: str = "const", **kwargs):
         """G_ema's images at the current stage (and fade)."""
-        return self.G_ema(z, c, resolution=self.stage.resolution, alpha=self.alpha())
+        return self.G_ema(z, c, **self.generate_kwargs())
 
     def train_step(self, data):
         images = data[0] if isinstance(data, (tuple, list)) else data

@@ -107,7 +107,7 @@ def train_progan(opts: ProGANOptions) -> dict:
 
     def snapshot():
         stage = gan.sync_stage()
-        grid = snapshot_grid(gan.G_ema, opts.grid_size, resolution=stage.resolution, alpha=gan.alpha())
+        grid = snapshot_grid(gan.G_ema, opts.grid_size, **gan.generate_kwargs())
         nimg = int(gan.nimg.numpy())
         name = f"grid-{nimg // 1000:06d}kimg-{stage.resolution}px.png"
         save_image(grid, os.path.join(opts.outdir, "snapshots", name))
