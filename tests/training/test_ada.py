@@ -5,7 +5,14 @@ import pytest
 import tensorflow as tf
 from helpers import tiny_data, tiny_gan
 
-from tf_stylegan.training.ada import STAGES, AdaController, AugmentPipe, parse_stages
+from tf_stylegan.training.ada import (
+    STAGES,
+    AdaController,
+    AugmentPipe,
+    _grid_sample_bilinear,
+    parse_stages,
+    required_margin,
+)
 
 SEED = tf.constant([5, 6], tf.int64)
 
@@ -85,6 +92,51 @@ def test_brightness_adds_one_constant_per_image_and_lumaflip_negates_luma():
         assert min(same, flipped) < 1e-4
         signs.add(same < flipped)
     assert signs == {True, False}
+
+
+def _bilinear_reference(img, theta, out_h, out_w):
+    """grid_sample (bilinear, zero padding, align_corners=False) one sample at a time."""
+    in_h, in_w, _ = img.shape
+    out = np.zeros((out_h, out_w, img.shape[2]))
+    for i in range(out_h):
+        for j in range(out_w):
+            gx, gy = theta @ [(2 * j + 1) / out_w - 1, (2 * i + 1) / out_h - 1, 1]
+            x, y = ((gx + 1) * in_w - 1) / 2, ((gy + 1) * in_h - 1) / 2
+            x0, y0 = int(np.floor(x)), int(np.floor(y))
+            for yy, xx in ((y0, x0), (y0, x0 + 1), (y0 + 1, x0), (y0 + 1, x0 + 1)):
+                if 0 <= yy < in_h and 0 <= xx < in_w:
+                    out[i, j] += img[yy, xx] * (1 - abs(x - xx)) * (1 - abs(y - yy))
+    return out
+
+
+def test_bilinear_sampling_matches_a_per_pixel_reference():
+    rng = np.random.RandomState(3)
+    imgs = rng.normal(size=(3, 9, 7, 2)).astype(np.float32)
+    theta = (np.eye(3)[:2] + rng.normal(0, 0.4, (3, 2, 3))).astype(np.float32)  # some taps fall outside
+    got = _grid_sample_bilinear(tf.constant(imgs), tf.constant(theta), 8, 10).numpy()
+    want = np.stack([_bilinear_reference(i, t, 8, 10) for i, t in zip(imgs, theta)])
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert np.mean(want == 0) > 0.05  # the case of samples outside the image is exercised
+
+
+@pytest.mark.parametrize("p", [0.1, 0.4, 1.0])
+def test_resampling_margin_is_as_small_as_the_transforms_allow(p):
+    # The resampler pads by the margin the batch's transforms need (as the official pipeline does);
+    # padding by the full (size - 1) margin must give the same images, and too small a margin must not.
+    x = _smooth_images(8, size=32)
+    pipe = AugmentPipe("bg")
+    seen = {}
+    resample = pipe._resample
+    pipe._resample = lambda images, g_inv: (seen.setdefault("g_inv", g_inv), resample(images, g_inv))[1]
+    y = pipe(x, p, SEED)
+    g_inv = seen["g_inv"]
+    needed = float(required_margin(g_inv, 32, 32, 3))
+    assert 6 <= needed <= 31
+    full = pipe._resample_with_margin(x, g_inv, 31)
+    np.testing.assert_allclose(y, full, atol=1e-4)
+    if needed > 10:
+        short = pipe._resample_with_margin(x, g_inv, int(needed) - 4)
+        assert np.abs(short - full).max() > 1e-2
 
 
 def test_stage_probability_follows_p():
