@@ -27,6 +27,18 @@ from tf_stylegan.training.loop import Trainer, TrainOptions  # noqa: E402
 VARIANTS = {"ada": "ada", "diffaugment": "color,translation,cutout", "none": ""}
 
 
+def _late_statistics(stats_path: str, steps: int = 200) -> dict:
+    """D's accuracy on reals and fakes over the last `steps` steps (how far D is ahead) and the largest p."""
+    rows = [json.loads(line) for line in open(stats_path)]
+    rows = [r for r in rows if "D_real_acc" in r]
+    late = rows[-steps:]
+    return {
+        "late_D_real_acc": round(sum(r["D_real_acc"] for r in late) / len(late), 3),
+        "late_D_fake_acc": round(sum(r["D_fake_acc"] for r in late) / len(late), 3),
+        "ada_p_max": round(max(r.get("ada_p", 0.0) for r in rows), 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=20.0)
@@ -60,6 +72,7 @@ def main() -> None:
             "augment": VARIANTS[variant] or "none", "fid": round(fid, 2),
             "kimg": round(int(trainer.gan.nimg.numpy()) / 1000, 2), "train_seconds": round(seconds, 1),
             "ada_p": round(float(trainer.gan.ada_p.numpy()), 3), "grid": os.path.join(opts.outdir, "grid.png"),
+            **_late_statistics(os.path.join(opts.outdir, "stats.jsonl")),
         }
         print(json.dumps({variant: out["variants"][variant]}), flush=True)
     if "ada" in out["variants"] and "none" in out["variants"]:

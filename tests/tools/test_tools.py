@@ -99,3 +99,7 @@ def test_train_progan_end_to_end_and_its_errors(tmp_path):
     proc = run_tool("tf_stylegan.tools.train", "--config=dcgan", "--cond", "--data=bundled:emoji64",
                     f"--outdir={tmp_path / 'x'}", check=False)
     assert proc.returncode == 2 and "use --config=cgan" in proc.stderr
+    for config in ("progan", "dcgan"):  # no ADA/DiffAugment there: refused rather than silently ignored
+        proc = run_tool("tf_stylegan.tools.train", f"--config={config}", "--augment=ada", "--data=bundled:emoji64",
+                        f"--outdir={tmp_path / 'x'}", check=False)
+        assert proc.returncode == 2 and f"--augment: --config={config} has no augmentation" in proc.stderr

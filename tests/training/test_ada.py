@@ -184,3 +184,6 @@ def test_bad_settings():
     with pytest.raises(ValueError, match="target must be in"):
         tiny_gan(augment="ada", ada_target=1.2)
     assert parse_stages("bgc")[-1] == "saturation"
+    gan = tiny_gan()
+    with pytest.raises(ValueError, match="needs a discriminator D \\(got None\\); augment='ada'"):
+        type(gan)(gan.G, None, augment="ada")

@@ -89,6 +89,8 @@ def main(argv):
     logging.getLogger("tf_stylegan").setLevel(logging.INFO)
     from tf_stylegan.training import dcgan_run
 
+    if FLAGS.config in dcgan_run.CONFIGS or FLAGS.config == "progan":
+        _refuse_augmentation(FLAGS.config)
     if FLAGS.config in dcgan_run.CONFIGS:
         return _train_dcgan(dcgan_run)
     if FLAGS.config == "progan":
@@ -115,6 +117,15 @@ def main(argv):
         raise ValueError(str(exc)) from None
     print(f"done: {FLAGS.outdir}/G_ema.keras, grid {FLAGS.outdir}/grid.png"
           + (f", SavedModel {FLAGS.export}" if FLAGS.export else ""))
+
+
+def _refuse_augmentation(config: str) -> None:
+    """--augment and the ADA flags apply to StyleGAN2's D only; elsewhere they would be silently ignored."""
+    given = [f"--{name}" for name in ("augment", "augpipe", "ada_p") if FLAGS[name].present]
+    if given:
+        raise ValueError(f"{', '.join(given)}: --config={config} has no augmentation of D's inputs (ADA and "
+                         "DiffAugment are StyleGAN2 options); drop the flag or train a StyleGAN2 preset such as "
+                         "--config=cpu32.")
 
 
 def _train_dcgan(dcgan_run) -> None:

@@ -126,6 +126,9 @@ class StyleGAN2(keras.Model):
     ):
         super().__init__(**kwargs)
         augment = augment or None
+        if D is None:
+            raise ValueError("StyleGAN2 training needs a discriminator D (got None)"
+                             + (f"; augment={augment!r} augments the images D sees." if augment else "."))
         self.ada_pipe = self.ada_controller = None
         if augment == "ada":
             self.ada_pipe = AugmentPipe(ada_stages)
