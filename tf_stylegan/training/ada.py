@@ -133,7 +133,8 @@ def _grid_sample_bilinear(images: tf.Tensor, theta: tf.Tensor, out_h: int, out_w
     flat = tf.reshape(tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]]), [-1, ch])
     xa, ya = tf.cast(x0, tf.int32) + 1, tf.cast(y0, tf.int32) + 1
     xb, yb = tf.minimum(xa + 1, pw - 1), tf.minimum(ya + 1, ph - 1)
-    row_a, row_b = (tf.range(n) * (ph * pw))[:, None] + ya * pw, (tf.range(n) * (ph * pw))[:, None] + yb * pw
+    image_start = (tf.range(n) * (ph * pw))[:, None]
+    row_a, row_b = image_start + ya * pw, image_start + yb * pw
     taps = tf.gather(flat, tf.stack([row_a + xa, row_a + xb, row_b + xa, row_b + xb]))  # [4, N, P, C]
     weights = tf.stack([(1 - wx) * (1 - wy), wx * (1 - wy), (1 - wx) * wy, wx * wy])[..., None]
     return tf.reshape(tf.reduce_sum(taps * weights, axis=0), [n, out_h, out_w, ch])
