@@ -17,12 +17,12 @@ import numpy as np
 
 
 def dump(pkl: str, out: str) -> None:
-    from tf_stylegan.convert.load import _read_pickle
-    from tf_stylegan.convert.tf1 import _variables
+    from tf_stylegan.convert.limits import ReadLimits
+    from tf_stylegan.convert.loader import read_parts
 
     arrays = {}
-    for key, net in zip(("G", "D", "Gs"), _read_pickle(pkl)):
-        arrays.update({f"{key}/{k}": v for k, v in _variables(net.state).items()})
+    for key, name in (("G", "G"), ("D", "D"), ("G_ema", "Gs")):
+        arrays.update({f"{name}/{k}": v for k, v in read_parts(pkl, ReadLimits(pkl))[key][1].items()})
     np.savez(out, **arrays)
 
 

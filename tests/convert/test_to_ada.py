@@ -7,7 +7,8 @@ from conftest import data_path
 
 from tf_stylegan.convert import ada, load
 from tf_stylegan.convert.assign import canonical_variables, gather_tensors
-from tf_stylegan.convert.load import _read_pickle
+from tf_stylegan.convert.limits import ReadLimits
+from tf_stylegan.convert.loader import read_parts
 from tf_stylegan.convert.to_ada import ada_layout, save_ada_pickle
 
 
@@ -15,7 +16,8 @@ def test_export_matches_the_official_file_tensor_for_tensor():
     # Convert the official ada fixture, export it back, and compare with the file's own tensors.
     path = data_path("ada_small.pkl")
     nets = load(path)
-    official = {key: ada._module_tensors(obj) for key, obj in _read_pickle(path).items() if key in ("G_ema", "D")}
+    parts = read_parts(path, ReadLimits(path))
+    official = {key: parts[key][1] for key in ("G_ema", "D")}
     exported = ada_layout(nets["G_ema"], D=nets["D"])
     for key in ("G_ema", "D"):
         ours = exported[key]["state_dict"]

@@ -79,10 +79,10 @@ def test_refuses_other_globals_and_non_archives(tmp_path, fake_torch):
     path = tmp_path / "evil.pt"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("archive/data.pkl", pickle.dumps({"x": _Evil(os.system, "true")}, protocol=2))
-    with pytest.raises(CheckpointError, match="evil.pt: refusing to load"):
+    with pytest.raises(CheckpointError, match=r"evil.pt: archive/data.pkl, near byte \d+: refusing to load"):
         load_torch_zip(str(path))
     (tmp_path / "plain.pt").write_bytes(b"not a zip")
-    with pytest.raises(CheckpointError, match="not a torch zip archive"):
+    with pytest.raises(CheckpointError, match="plain.pt: not a readable zip archive"):
         load_torch_zip(str(tmp_path / "plain.pt"))
 
 

@@ -125,3 +125,47 @@ def test_rest_columnar_request(exported):
     inputs = {k: np.asarray(v, np.float32) for k, v in parsed["inputs"].items()}
     out = _serve(tf.saved_model.load(path), parsed["signature_name"], inputs)
     assert json.loads(json.dumps({"outputs": {k: v.tolist() for k, v in out.items()}}))["outputs"]["ws"]
+
+
+@pytest.mark.parametrize("signature", ["serving_default", "mapping"])
+def test_bad_requests_are_invalid_argument(exported, signature):
+    G, path = exported
+    sig = tf.saved_model.load(path).signatures[signature]
+
+    def call(z, psi=1.0, n=None):
+        kw = {"z": tf.constant(z, tf.float32), "truncation_psi": tf.constant(psi, tf.float32)}
+        if G.c_dim:
+            kw["c"] = tf.zeros([len(z) if n is None else n, 3])
+        return sig(**kw)
+
+    z = np.zeros([2, 16], np.float32)
+    for bad, message in [(np.full([2, 16], np.nan), "z holds NaN or Inf"), (np.full([2, 16], np.inf), "z holds NaN"),
+                         (np.zeros([0, 16]), r"z: the batch is empty"), (np.zeros([2, 2, 16]), r"z must have shape")]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            call(bad)
+    for psi, message in [(float("nan"), "truncation_psi holds NaN"), (np.ones([64]), "scalar or have shape \\[N\\]"),
+                         (np.ones([2, 1]), "scalar or have shape \\[N\\]")]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            call(z, psi)
+
+
+def test_psi_per_sample(exported):
+    G, path = exported
+    sig = tf.saved_model.load(path).signatures["mapping"]
+    z = np.random.RandomState(1).standard_normal([2, 16]).astype(np.float32)
+    c = np.eye(3, dtype=np.float32)[:2] if G.c_dim else None
+    kw = {"z": tf.constant(z), "truncation_psi": tf.constant([0.5, 1.0])}
+    if G.c_dim:
+        kw["c"] = tf.constant(c)
+    ws = sig(**kw)["ws"].numpy()
+    np.testing.assert_allclose(ws[0], G.mapping(z[:1], None if c is None else c[:1], truncation_psi=0.5)[0], atol=1e-5)
+    np.testing.assert_allclose(ws[1], G.mapping(z[1:], None if c is None else c[1:])[0], atol=1e-5)
+
+
+def test_nan_ws_to_synthesis(exported):
+    G, path = exported
+    sig = tf.saved_model.load(path).signatures["synthesis"]
+    ws = np.zeros([1, G.num_ws, 16], np.float32)
+    ws[0, 0, 0] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match="ws holds NaN or Inf"):
+        sig(ws=tf.constant(ws))

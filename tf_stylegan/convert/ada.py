@@ -18,33 +18,53 @@ import numpy as np
 
 from tf_stylegan.convert.assign import dense_chw_to_hwc
 from tf_stylegan.convert.errors import CheckpointError
-from tf_stylegan.convert.safe_pickle import PersistentObject
+from tf_stylegan.convert.limits import ReadLimits, TreeWalk, shown
+from tf_stylegan.convert.safe_pickle import PersistentObject, SavedState
+from tf_stylegan.networks import spec
 from tf_stylegan.ops import setup_filter
 
 PERSISTENCE_VERSIONS = (6,)
 CLASS_NAMES = {"G": "Generator", "G_ema": "Generator", "D": "Discriminator"}
 
 
-def _module_tensors(obj: Any, prefix: str = "") -> dict[str, np.ndarray]:
-    """Flattens a pickled torch module's parameters and buffers by dotted name."""
-    state = obj.state if isinstance(obj, PersistentObject) else getattr(obj, "state", None)
+def _module_tensors(obj: Any, walk: TreeWalk, prefix: str = "", depth: int = 0) -> dict[str, np.ndarray]:
+    """Flattens a pickled torch module's parameters and buffers by dotted name, walking it as a tree."""
+    where = prefix.rstrip(".") or "<root>"
+    walk.enter(obj, where, depth)
+    state = getattr(obj, "state", None)
     if not isinstance(state, Mapping):
-        raise ValueError(f"module {prefix or '<root>'} has no saved state")
+        walk.limits.fail(where, "the module has no saved state.")
     out = {}
+    for group in ("_parameters", "_buffers", "_modules"):
+        if not isinstance(state.get(group, {}), Mapping):
+            walk.limits.fail(where, f"`{group}` is not a dict.")
     for group in ("_parameters", "_buffers"):
         for name, value in state.get(group, {}).items():
-            if value is not None:
-                out[prefix + name] = np.asarray(value)
+            if value is None:
+                continue
+            if type(name) is not str or not isinstance(value, np.ndarray):
+                walk.limits.fail(f"{prefix}{shown(name)}", "not a named tensor.")
+            out[prefix + name] = value
     for name, child in state.get("_modules", {}).items():
-        if child is not None:
-            out.update(_module_tensors(child, f"{prefix}{name}."))
+        if child is None:
+            continue
+        if type(name) is not str or not isinstance(child, (PersistentObject, SavedState)):
+            walk.limits.fail(f"{prefix}{shown(name)}", "not a module.")
+        out.update(_module_tensors(child, walk, f"{prefix}{name}.", depth + 1))
     return out
+
+
+def _sub_kwargs(init: Mapping, key: str) -> dict:
+    value = init.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ValueError(f"`{key}` is not a dict")
+    return dict(value)
 
 
 def generator_kwargs(init: Mapping) -> dict:
     """Our Generator kwargs from the official Generator's init kwargs."""
-    mapping = dict(init.get("mapping_kwargs", {}))
-    synthesis = dict(init.get("synthesis_kwargs", {}))
+    mapping = _sub_kwargs(init, "mapping_kwargs")
+    synthesis = _sub_kwargs(init, "synthesis_kwargs")
     return dict(
         z_dim=init["z_dim"], c_dim=init["c_dim"], w_dim=init["w_dim"],
         img_resolution=init["img_resolution"], img_channels=init["img_channels"],
@@ -61,15 +81,15 @@ def generator_kwargs(init: Mapping) -> dict:
         conv_clamp=synthesis.get("conv_clamp"),
         use_noise=synthesis.get("use_noise", True),
         activation=synthesis.get("activation", "lrelu"),
-        resample_filter=list(synthesis.get("resample_filter", [1, 3, 3, 1])),
+        resample_filter=synthesis.get("resample_filter", [1, 3, 3, 1]),
     )
 
 
 def discriminator_kwargs(init: Mapping) -> dict:
     """Our Discriminator kwargs from the official Discriminator's init kwargs."""
-    block = dict(init.get("block_kwargs", {}))
-    mapping = dict(init.get("mapping_kwargs", {}))
-    epilogue = dict(init.get("epilogue_kwargs", {}))
+    block = _sub_kwargs(init, "block_kwargs")
+    mapping = _sub_kwargs(init, "mapping_kwargs")
+    epilogue = _sub_kwargs(init, "epilogue_kwargs")
     return dict(
         c_dim=init["c_dim"], img_resolution=init["img_resolution"],
         img_channels=init["img_channels"],
@@ -80,7 +100,7 @@ def discriminator_kwargs(init: Mapping) -> dict:
         conv_clamp=init.get("conv_clamp"),
         cmap_dim=init.get("cmap_dim"),
         activation=block.get("activation", "lrelu"),
-        resample_filter=list(block.get("resample_filter", [1, 3, 3, 1])),
+        resample_filter=block.get("resample_filter", [1, 3, 3, 1]),
         mbstd_group_size=epilogue.get("mbstd_group_size", 4),
         mbstd_num_channels=epilogue.get("mbstd_num_channels", 1),
         mapping_layers=mapping.get("num_layers", 8),
@@ -144,7 +164,7 @@ def _check_filters(tensors: Mapping[str, np.ndarray], taps, path: str, what: str
             raise CheckpointError(path, f"{what}: `{name}` is not the filter {taps} its kwargs name.")
 
 
-def read(data: Any, path: str) -> dict:
+def read(data: Any, path: str, limits: ReadLimits) -> dict:
     """{"G", "D", "G_ema"}: (kwargs, source tensors, table, what) per network."""
     if not isinstance(data, Mapping) or not all(k in data for k in CLASS_NAMES):
         raise CheckpointError(path, "a stylegan2-ada-pytorch pickle holds a dict with G, D and G_ema.")
@@ -153,23 +173,25 @@ def read(data: Any, path: str) -> dict:
         obj = data[key]
         if not isinstance(obj, PersistentObject):
             raise CheckpointError(path, f"{key} is not a persistent network object.")
-        if obj.version not in PERSISTENCE_VERSIONS:
+        if type(obj.version) is not int or obj.version not in PERSISTENCE_VERSIONS:
             raise CheckpointError(
-                path, f"{key}: unknown persistence format version {obj.version!r}; "
+                path, f"{key}: unknown persistence format version {shown(obj.version)}; "
                 f"supported versions are {PERSISTENCE_VERSIONS}.",
             )
         if obj.type != "class" or obj.class_name != class_name:
             raise CheckpointError(
-                path, f"{key}: unsupported network class {obj.class_name!r} (expected {class_name})."
+                path, f"{key}: unsupported network class {shown(obj.class_name)} (expected {class_name})."
             )
-        init = obj.state.get("_init_kwargs")
-        if not isinstance(init, Mapping):
+        init = obj.state.get("_init_kwargs") if isinstance(obj.state, Mapping) else None
+        if not isinstance(init, Mapping) or not all(type(k) is str for k in init):
             raise CheckpointError(path, f"{key}: the network state has no init kwargs.")
+        tensors = _module_tensors(obj, TreeWalk(limits), f"{key}.")
         try:
             kwargs = (discriminator_kwargs if key == "D" else generator_kwargs)(init)
-            tensors = _module_tensors(obj)
+            (spec.check_discriminator_kwargs if key == "D" else spec.check_generator_kwargs)(kwargs)
         except (KeyError, ValueError, TypeError) as exc:
-            raise CheckpointError(path, f"{key}: malformed network state ({exc}).") from None
+            raise CheckpointError(path, f"{key}: architecture kwargs: {shown(str(exc))}") from None
+        tensors = {name[len(key) + 1:]: value for name, value in tensors.items()}
         _check_filters(tensors, kwargs["resample_filter"], path, key)
         out[key] = (kwargs, tensors, D_TABLE if key == "D" else G_TABLE, key)
     return out

@@ -17,6 +17,7 @@ import numpy as np
 
 from tf_stylegan.convert.assign import dense_chw_to_hwc
 from tf_stylegan.convert.errors import CheckpointError
+from tf_stylegan.convert.limits import ReadLimits, TreeWalk, shown
 from tf_stylegan.convert.safe_pickle import TF1Network
 
 SUPPORTED_VERSIONS = (2, 3, 4)
@@ -42,27 +43,47 @@ def _state(net: Any, path: str, what: str) -> Mapping:
     if version not in SUPPORTED_VERSIONS:
         raise CheckpointError(
             path,
-            f"{what}: unknown TF1 network format version {version!r}; "
+            f"{what}: unknown TF1 network format version {shown(version)}; "
             f"supported versions are {SUPPORTED_VERSIONS}.",
         )
     return state
 
 
-def _variables(state: Mapping, prefix: str = "") -> dict[str, np.ndarray]:
-    out = {prefix + name: np.asarray(value) for name, value in state.get("variables", [])}
-    for comp_name, comp in state.get("components", {}).items():
-        out.update(_variables(comp.state, f"{prefix}{comp_name}/"))
+def _variables(state: Mapping, walk: TreeWalk, prefix: str = "", depth: int = 0) -> dict[str, np.ndarray]:
+    """{component/.../name: array} of a network state and its components, walked as a tree."""
+    where = prefix.rstrip("/") or "<network>"
+    walk.enter(state, where, depth)
+    variables, components = state.get("variables", []), state.get("components", {})
+    if not isinstance(variables, (list, tuple)) or not isinstance(components, Mapping):
+        walk.limits.fail(where, "`variables` is not a list or `components` is not a dict.")
+    out = {}
+    for item in variables:
+        if not (isinstance(item, tuple) and len(item) == 2 and type(item[0]) is str
+                and isinstance(item[1], (np.ndarray, np.generic))):
+            walk.limits.fail(where, f"variable {shown(item)} is not a (name, array) pair.")
+        out[prefix + item[0]] = np.asarray(item[1])
+    for comp_name, comp in components.items():
+        if type(comp_name) is not str or not isinstance(comp, TF1Network) or not isinstance(comp.state, Mapping):
+            walk.limits.fail(where, f"component {shown(comp_name)} is not a TF1 network state.")
+        out.update(_variables(comp.state, walk, f"{prefix}{comp_name}/", depth + 1))
     return out
 
 
+def _static_kwargs(state: Mapping, path: str, what: str) -> dict:
+    kwargs = state.get("static_kwargs", {})
+    if not isinstance(kwargs, Mapping) or not all(type(k) is str for k in kwargs):
+        raise CheckpointError(path, f"{what}: static_kwargs is not a dict of names.")
+    return dict(kwargs)
+
+
 def _kwargs(state: Mapping, path: str, what: str, known: set) -> dict:
-    kwargs = dict(state.get("static_kwargs", {}))
+    kwargs = _static_kwargs(state, path, what)
     for comp in state.get("components", {}).values():
-        kwargs.update({k: v for k, v in comp.state.get("static_kwargs", {}).items() if k not in kwargs})
+        kwargs.update({k: v for k, v in _static_kwargs(comp.state, path, what).items() if k not in kwargs})
     unknown = sorted(set(kwargs) - known - _IGNORED)
     if unknown:
         raise CheckpointError(path, f"{what}: unsupported TF1 kwargs {unknown}.")
-    if float(kwargs.get("fmap_decay", 1.0)) != 1.0:
+    if kwargs.get("fmap_decay", 1.0) not in (1, 1.0):
         raise CheckpointError(path, f"{what}: fmap_decay != 1 is not supported.")
     return kwargs
 
@@ -78,6 +99,11 @@ _D_KNOWN = {
     "architecture", "nonlinearity", "resample_kernel", "mapping_layers", "mapping_fmaps",
     "mapping_lrmul",
 }
+
+
+def _doubled(fmap_base):
+    """TF1's fmap_base counts half the channels of our channel_base (a non-integer is left for the check)."""
+    return fmap_base * 2 if type(fmap_base) is int else fmap_base
 
 
 def generator_kwargs(state: Mapping, path: str, what: str) -> dict:
@@ -96,11 +122,11 @@ def generator_kwargs(state: Mapping, path: str, what: str) -> dict:
         mapping_activation=kw.get("mapping_nonlinearity", "lrelu"),
         w_avg_beta=kw.get("dlatent_avg_beta", 0.995),
         architecture=kw.get("architecture", "skip"),
-        channel_base=kw.get("fmap_base", 16 << 10) * 2,
+        channel_base=_doubled(kw.get("fmap_base", 16 << 10)),
         channel_max=kw.get("fmap_max", 512),
         activation=kw.get("nonlinearity", "lrelu"),
         use_noise=kw.get("use_noise", True),
-        resample_filter=list(kw.get("resample_kernel", [1, 3, 3, 1])),
+        resample_filter=kw.get("resample_kernel", [1, 3, 3, 1]),
     )
 
 
@@ -108,7 +134,7 @@ def discriminator_kwargs(state: Mapping, path: str, what: str) -> dict:
     """Our Discriminator kwargs from a TF1 D's static kwargs (TF1 defaults)."""
     kw = _kwargs(state, path, what, _D_KNOWN)
     c_dim = kw.get("label_size", 0)
-    if c_dim > 0 and not any(n.startswith("LabelEmbed/") for n, _ in state.get("variables", [])):
+    if type(c_dim) is int and c_dim > 0 and not any(n.startswith("LabelEmbed/") for n, _ in state["variables"]):
         raise CheckpointError(
             path,
             f"{what}: conditional D without a label mapping (original StyleGAN2 TF1 "
@@ -119,13 +145,13 @@ def discriminator_kwargs(state: Mapping, path: str, what: str) -> dict:
         img_resolution=kw.get("resolution", 1024),
         img_channels=kw.get("num_channels", 3),
         architecture=kw.get("architecture", "resnet"),
-        channel_base=kw.get("fmap_base", 16 << 10) * 2,
+        channel_base=_doubled(kw.get("fmap_base", 16 << 10)),
         channel_max=kw.get("fmap_max", 512),
         cmap_dim=kw.get("mapping_fmaps"),
-        mbstd_group_size=state.get("static_kwargs", {}).get("mbstd_group_size", 4),
-        mbstd_num_channels=state.get("static_kwargs", {}).get("mbstd_num_features", 1),
+        mbstd_group_size=_static_kwargs(state, path, what).get("mbstd_group_size", 4),
+        mbstd_num_channels=_static_kwargs(state, path, what).get("mbstd_num_features", 1),
         activation=kw.get("nonlinearity", "lrelu"),
-        resample_filter=list(kw.get("resample_kernel", [1, 3, 3, 1])),
+        resample_filter=kw.get("resample_kernel", [1, 3, 3, 1]),
         mapping_layers=kw.get("mapping_layers", 0),
         mapping_lr_multiplier=kw.get("mapping_lrmul", 0.1),
     )
@@ -180,22 +206,24 @@ D_TABLE = [
 ]
 
 
-def read(nets: Any, path: str) -> dict:
+def read(nets: Any, path: str, limits: ReadLimits) -> dict:
     """{"G", "D", "G_ema"}: (kwargs, source tensors, table, what) per network."""
     if not (isinstance(nets, tuple) and len(nets) == 3):
         raise CheckpointError(path, "a TF1 checkpoint holds the tuple (G, D, Gs).")
     out = {}
     for key, net, what in zip(("G", "D", "G_ema"), nets, ("G", "D", "Gs")):
         state = _state(net, path, what)
+        variables = _variables(state, TreeWalk(limits), "")
         func = state.get("build_func_name")
         is_g = key != "D"
         if func not in (G_FUNCS if is_g else D_FUNCS):
-            raise CheckpointError(path, f"{what}: unsupported build function {func!r}.")
+            raise CheckpointError(path, f"{what}: unsupported build function {shown(func)}.")
         if is_g:
             synthesis = state.get("components", {}).get("synthesis")
-            sfunc = getattr(synthesis, "state", {}).get("build_func_name")
+            sstate = getattr(synthesis, "state", None)
+            sfunc = sstate.get("build_func_name") if isinstance(sstate, Mapping) else None
             if sfunc not in SYNTHESIS_FUNCS:
-                raise CheckpointError(path, f"{what}: unsupported synthesis network {sfunc!r}.")
+                raise CheckpointError(path, f"{what}: unsupported synthesis network {shown(sfunc)}.")
         kwargs = (generator_kwargs if is_g else discriminator_kwargs)(state, path, what)
-        out[key] = (kwargs, _variables(state), G_TABLE if is_g else D_TABLE, what)
+        out[key] = (kwargs, variables, G_TABLE if is_g else D_TABLE, what)
     return out

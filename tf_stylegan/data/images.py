@@ -17,6 +17,7 @@ FORMATS = {"PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF"}
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"}
 TRANSFORMS = ("center-crop", "center-crop-wide", "pad")
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+MAX_PIXELS = 1 << 26  # 8192 x 8192: larger sources are refused before they are decoded
 
 
 class BadImage(ValueError):
@@ -30,10 +31,18 @@ def decode(data: bytes) -> Image.Image:
     try:
         img = Image.open(io.BytesIO(data))
         fmt = img.format
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise BadImage(f"too large to decode safely ({w}x{h} pixels; at most {MAX_PIXELS:,}), "
+                           "or a decompression bomb")
         img.load()
     except UnidentifiedImageError:
         raise BadImage("not an image: the format is not recognised") from None
+    except Image.DecompressionBombError as exc:
+        raise BadImage(f"a decompression bomb ({exc})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        if isinstance(exc, BadImage):
+            raise
         raise BadImage(f"corrupt or truncated image ({exc})") from None
     if fmt not in FORMATS:
         raise BadImage(f"unsupported image format {fmt}; use PNG, JPEG, WebP, BMP or GIF")

@@ -15,8 +15,11 @@ import json
 import os
 import posixpath
 import re
+import reprlib
 
 import numpy as np
+
+MAX_LABEL_DIM = 16384  # classes or tags: a label vector wider than this is a mistake (or an attack)
 
 
 class LabelError(ValueError):
@@ -57,12 +60,18 @@ def _read_classes(path: str, text: str) -> Labels:
         raise LabelError(f"{path}: not a JSON object with a 'labels' list ({exc}).") from None
     if not isinstance(entries, list) or not entries:
         raise LabelError(f"{path}: 'labels' must be a non-empty list of [path, class] pairs.")
-    classes = {}
+    classes, where = {}, {}
     for i, entry in enumerate(entries):
-        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[1], int)
+        if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and type(entry[1]) is int
                 and entry[1] >= 0 and isinstance(entry[0], str)):
-            raise LabelError(f"{path}: labels[{i}] = {entry!r} is not a [path, non-negative int] pair.")
-        classes[normalise(entry[0])] = entry[1]
+            raise LabelError(f"{path}: labels[{i}] = {reprlib.repr(entry)} is not a [path, non-negative int] pair.")
+        if entry[1] >= MAX_LABEL_DIM:
+            raise LabelError(f"{path}: labels[{i}]: class {entry[1]} is out of range (at most "
+                             f"{MAX_LABEL_DIM - 1}); classes are numbered from 0.")
+        name = normalise(entry[0])
+        if name in where:
+            raise LabelError(f"{path}: labels[{where[name]}] and labels[{i}] both label {name!r}; keep one.")
+        classes[name], where[name] = entry[1], i
     dim = max(classes.values()) + 1
     eye = np.eye(dim, dtype=np.float32)
     return Labels("class", dim, {p: eye[c] for p, c in classes.items()}, [str(i) for i in range(dim)], {})
@@ -82,16 +91,24 @@ def _read_vocab(vocab_path: str) -> list[str]:
 
 def _read_tags(path: str, text: str, vocab_path: str | None) -> Labels:
     raw: dict[str, list[str]] = {}
+    where: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         m = re.match(r"^([^\t:]+)[\t:](.*)$", line)
         if m is None:
-            raise LabelError(f"{path}:{number}: expected 'path: tag, tag, ...', got {line!r}.")
-        raw[normalise(m.group(1).strip())] = [t for t in re.split(r"[,\s]+", m.group(2)) if t]
+            raise LabelError(f"{path}:{number}: expected 'path: tag, tag, ...', got {reprlib.repr(line)}.")
+        name = normalise(m.group(1).strip())
+        if name in where:
+            raise LabelError(f"{path}: lines {where[name]} and {number} both give the tags of {name!r}; "
+                             "merge them into one line.")
+        raw[name], where[name] = [t for t in re.split(r"[,\s]+", m.group(2)) if t], number
     if not raw:
         raise LabelError(f"{path}: no 'path: tags' lines found.")
     vocab = _read_vocab(vocab_path) if vocab_path else sorted({t for ts in raw.values() for t in ts})
+    if len(vocab) > MAX_LABEL_DIM:
+        raise LabelError(f"{vocab_path or path}: {len(vocab)} distinct tags; at most {MAX_LABEL_DIM} (pass a "
+                         "--tag_vocab of the tags to keep).")
     index = {t: i for i, t in enumerate(vocab)}
     unknown: collections.Counter = collections.Counter()
     vectors = {}

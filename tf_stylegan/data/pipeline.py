@@ -37,6 +37,46 @@ def read_info(path: str) -> dict:
     return info
 
 
+def check_shards(path: str, info: dict) -> list[str]:
+    """The shard files, checked against dataset.json: their count, resolution, channels and labels.
+
+    Every record of a dataset has the same length (fixed-size pixels and
+    labels), so one record and the file sizes tell whether the shards hold
+    what dataset.json says, without reading them all.
+    """
+    try:
+        res, channels, label_dim = (int(info[k]) for k in ("resolution", "channels", "label_dim"))
+        shards = [(os.path.join(path, s["file"]), int(s["count"])) for s in info["shards"]]
+        total = int(info["num_images"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DatasetError(f"{path}/dataset.json: malformed ({exc}); rebuild the dataset.") from None
+    missing = [f for f, _ in shards if not os.path.isfile(f) or os.path.dirname(os.path.abspath(f)) !=
+               os.path.abspath(path)]
+    if missing:
+        raise DatasetError(f"{path}: shard files are missing: {missing[:3]}; rebuild the dataset.")
+    if sum(n for _, n in shards) != total or not shards:
+        raise DatasetError(f"{path}/dataset.json: the shards' counts do not add up to num_images={total}.")
+    first = next(iter(tf.data.TFRecordDataset(shards[0][0]).take(1)), None)
+    if first is None:
+        raise DatasetError(f"{shards[0][0]}: holds no records, but dataset.json says {shards[0][1]}.")
+    example = tf.train.Example.FromString(first.numpy())
+    feature = example.features.feature
+    pixels = len(feature["image"].bytes_list.value[0]) if "image" in feature else -1
+    if pixels != res * res * channels:
+        raise DatasetError(f"{shards[0][0]}: records hold {pixels} bytes of pixels, but dataset.json says "
+                           f"{res}x{res}x{channels} = {res * res * channels}; the shards belong to another "
+                           "dataset. Rebuild it.")
+    labels = len(feature["label"].float_list.value) if "label" in feature else 0
+    if labels != label_dim:
+        raise DatasetError(f"{shards[0][0]}: records hold {labels} label values, dataset.json says {label_dim}.")
+    record = len(first.numpy()) + 16  # TFRecord framing: length, its CRC, the data's CRC
+    for file, count in shards:
+        if os.path.getsize(file) != count * record:
+            raise DatasetError(f"{file}: {os.path.getsize(file)} bytes, but {count} records of this dataset "
+                               f"take {count * record}; the shard is truncated or from another dataset.")
+    return [f for f, _ in shards]
+
+
 def _to_float(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32) / 127.5 - 1.0
 
@@ -104,10 +144,7 @@ def load(
     else:
         info = read_info(path)
         res, channels, label_dim = info["resolution"], info["channels"], info["label_dim"]
-        files = [os.path.join(path, s["file"]) for s in info["shards"]]
-        missing = [f for f in files if not os.path.isfile(f)]
-        if missing:
-            raise DatasetError(f"{path}: shard files are missing: {missing[:3]}; rebuild the dataset.")
+        files = check_shards(path, info)
         ds = tf.data.TFRecordDataset(files)
         features = {"image": tf.io.FixedLenFeature([], tf.string)}
         if label_dim:

@@ -1,9 +1,12 @@
 """Generator -> SavedModel with serving signatures (TF Serving layout NAME/VERSION).
 
 Signatures (uint8 NHWC images out, the edge convention):
-  serving_default: z [N, z_dim] (+ c [N, c_dim]) (+ truncation_psi scalar) -> images
-  mapping:         z (+ c) (+ truncation_psi) -> ws [N, num_ws, w_dim]
+  serving_default: z [N, z_dim] (+ c [N, c_dim]) + truncation_psi (scalar or [N]) -> images
+  mapping:         z (+ c) + truncation_psi -> ws [N, num_ws, w_dim]
   synthesis:       ws -> images
+Inputs are checked at the door: a wrong rank or width, an empty batch, NaN or
+Inf, or a psi that is neither a scalar nor one value per sample is answered
+with INVALID_ARGUMENT and a message naming the input.
 Noise is the stored constant noise, so a request is deterministic. Exports use
 the reference ops only, so the SavedModel needs no compiled custom op.
 """
@@ -12,82 +15,119 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 
 import keras
 import tensorflow as tf
 
+from tf_stylegan.files import PlaceError, check_output_folder, partial_folder, replace_folder, write_marker
 from tf_stylegan.images import to_uint8
 from tf_stylegan.networks.generator import Generator
 from tf_stylegan.ops import override_impl
 
+KIND = "saved_model"
+
 
 def _checked(x: tf.Tensor, shape: list, name: str) -> tf.Tensor:
-    """x, after a run-time check that it has `shape` (None = any): the server answers INVALID_ARGUMENT
-    with this message instead of a shape error from deep inside the network."""
+    """x, after run-time checks of its shape (None = any), a non-empty batch and finite values.
+
+    A server answers INVALID_ARGUMENT with these messages, instead of a shape
+    error from deep inside the network or, for NaN, a black image.
+    """
     wanted = "[" + ", ".join("N" if d is None else str(d) for d in shape) + "]"
     checks = [tf.debugging.assert_equal(tf.rank(x), len(shape), message=f"{name} must have shape {wanted}")]
     for axis, dim in enumerate(shape):
         if dim is not None:
             checks.append(tf.debugging.assert_equal(tf.shape(x)[axis], dim, message=f"{name} must have shape {wanted}"))
     with tf.control_dependencies(checks):
+        checks = [tf.debugging.assert_positive(tf.shape(x)[0], message=f"{name}: the batch is empty (N = 0)"),
+                  tf.debugging.assert_all_finite(x, message=f"{name} holds NaN or Inf")]
+    with tf.control_dependencies(checks):
         return tf.identity(x)
 
 
+def _checked_psi(psi: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
+    """truncation_psi as [N, 1, 1] (to scale ws): a scalar, or one value per sample."""
+    ok_rank = tf.logical_or(tf.equal(tf.rank(psi), 0),
+                            tf.logical_and(tf.equal(tf.rank(psi), 1), tf.equal(tf.size(psi), batch)))
+    checks = [tf.debugging.Assert(ok_rank, ["truncation_psi must be a scalar or have shape [N] (one per sample)"]),
+              tf.debugging.assert_all_finite(psi, message="truncation_psi holds NaN or Inf")]
+    with tf.control_dependencies(checks):
+        return tf.reshape(tf.broadcast_to(psi, [batch]), [-1, 1, 1])
+
+
+def check_export_folder(path: str, overwrite: bool = False) -> None:
+    """`path` may take a SavedModel: new or empty, or (with `overwrite`) an earlier export of ours.
+
+    A TF Serving model folder holds numbered versions; exporting over the
+    folder itself would replace them all, so the message names the next version.
+    """
+    try:
+        check_output_folder(path, KIND, overwrite)
+    except PlaceError:
+        versions = sorted(int(n) for n in os.listdir(path) if n.isdigit()) if os.path.isdir(path) else []
+        if versions:
+            raise PlaceError(f"{path}: is a folder of model versions ({', '.join(map(str, versions))}); export "
+                             f"to a new version, e.g. {os.path.join(path, str(versions[-1] + 1))}.") from None
+        raise
+
+
 @override_impl("ref")  # exports never contain the custom ops
-def export_saved_model(G: Generator, path: str) -> str:
-    """Writes the SavedModel to `path` atomically (built beside it, then renamed)."""
+def export_saved_model(G: Generator, path: str, overwrite: bool = False) -> str:
+    """Writes the SavedModel to `path` atomically (built beside it, then renamed).
+
+    `path` must be new or empty; an earlier export of ours (it carries our
+    marker) is replaced only with `overwrite=True`. Nothing else is ever removed.
+    """
+    check_export_folder(path, overwrite)
     archive = keras.export.ExportArchive()
     archive.track(G)
-    z = tf.TensorSpec([None, G.z_dim], tf.float32, name="z")
-    psi = tf.TensorSpec([], tf.float32, name="truncation_psi")
-    ws = tf.TensorSpec([None, G.num_ws, G.w_dim], tf.float32, name="ws")
-    if G.c_dim > 0:
-        c = tf.TensorSpec([None, G.c_dim], tf.float32, name="c")
+    z_spec = tf.TensorSpec([None, G.z_dim], tf.float32, name="z")
+    psi_spec = tf.TensorSpec(None, tf.float32, name="truncation_psi")
+    ws_spec = tf.TensorSpec([None, G.num_ws, G.w_dim], tf.float32, name="ws")
+    c_spec = tf.TensorSpec([None, G.c_dim], tf.float32, name="c") if G.c_dim else None
 
-        def inputs(z, c):
-            z = _checked(z, [None, G.z_dim], "z")
+    def mapped(z, c, truncation_psi):
+        z = _checked(z, [None, G.z_dim], "z")
+        if c is not None:
             c = _checked(c, [None, G.c_dim], "c")
             with tf.control_dependencies([tf.debugging.assert_equal(tf.shape(z)[0], tf.shape(c)[0],
                                                                     message="z and c must have the same batch")]):
-                return tf.identity(z), c
+                z = tf.identity(z)
+        psi = _checked_psi(truncation_psi, tf.shape(z)[0])
+        return G.mapping.truncate(G.mapping(z, c), psi)
+
+    def images(ws):
+        return to_uint8(G.synthesis(ws, noise_mode="const"))
+
+    if c_spec is not None:
+        specs = [z_spec, c_spec, psi_spec]
 
         def generate(z, c, truncation_psi):
-            z, c = inputs(z, c)
-            return {"images": to_uint8(G(z, c, truncation_psi=truncation_psi, noise_mode="const"))}
+            return {"images": images(mapped(z, c, truncation_psi))}
 
         def mapping(z, c, truncation_psi):
-            z, c = inputs(z, c)
-            return {"ws": G.mapping(z, c, truncation_psi=truncation_psi)}
-
-        specs = [z, c, psi]
+            return {"ws": mapped(z, c, truncation_psi)}
     else:
+        specs = [z_spec, psi_spec]
 
         def generate(z, truncation_psi):
-            z = _checked(z, [None, G.z_dim], "z")
-            return {"images": to_uint8(G(z, None, truncation_psi=truncation_psi, noise_mode="const"))}
+            return {"images": images(mapped(z, None, truncation_psi))}
 
         def mapping(z, truncation_psi):
-            z = _checked(z, [None, G.z_dim], "z")
-            return {"ws": G.mapping(z, None, truncation_psi=truncation_psi)}
-
-        specs = [z, psi]
+            return {"ws": mapped(z, None, truncation_psi)}
 
     def synthesis(ws):
-        ws = _checked(ws, [None, G.num_ws, G.w_dim], "ws")
-        return {"images": to_uint8(G.synthesis(ws, noise_mode="const"))}
+        return {"images": images(_checked(ws, [None, G.num_ws, G.w_dim], "ws"))}
 
     archive.add_endpoint("serving_default", generate, input_signature=specs)
     archive.add_endpoint("mapping", mapping, input_signature=specs)
-    archive.add_endpoint("synthesis", synthesis, input_signature=[ws])
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".export.", dir=parent)
+    archive.add_endpoint("synthesis", synthesis, input_signature=[ws_spec])
+    tmp = partial_folder(path, KIND)
     try:
         archive.write_out(os.path.join(tmp, "m"), verbose=False)
-        if os.path.exists(path):
-            shutil.rmtree(path)
-        os.rename(os.path.join(tmp, "m"), path)
+        write_marker(os.path.join(tmp, "m"), KIND)
+        check_export_folder(path, overwrite)  # again: the folder may have changed while the export ran
+        replace_folder(os.path.join(tmp, "m"), path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return path

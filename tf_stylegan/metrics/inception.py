@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_stylegan.convert.errors import CheckpointError
+from tf_stylegan.convert.limits import ReadLimits, TreeWalk
 from tf_stylegan.convert.torch_tensors import ScriptModule, load_torchscript
 
 FEATURE_DIM = 2048
@@ -174,19 +175,21 @@ def _check_params(params: dict[str, dict[str, np.ndarray]], path: str) -> None:
             raise CheckpointError(path, f"tensor `{conv}.var` has negative variances: the file is corrupted.")
 
 
-def _find_layers(module: ScriptModule) -> ScriptModule | None:
+def _find_layers(module: ScriptModule, walk: TreeWalk, where: str = "<root>", depth: int = 0) -> ScriptModule | None:
     """The submodule holding conv..mixed_10 (WrapNet.net.layers, or NVIDIA's .layers)."""
+    walk.enter(module, where, depth)
     if "mixed_10" in module.state and "conv" in module.state:
         return module
-    for child in module.children().values():
-        found = _find_layers(child)
+    for name, child in module.children().items():
+        found = _find_layers(child, walk, f"{where}.{name}", depth + 1)
         if found is not None:
             return found
     return None
 
 
 def _params_from_torchscript(path: str) -> dict[str, dict[str, np.ndarray]]:
-    layers = _find_layers(load_torchscript(path))
+    limits = ReadLimits(path)
+    layers = _find_layers(load_torchscript(path, limits), TreeWalk(limits))
     if layers is None:
         raise CheckpointError(path, "a TorchScript archive without the Inception layers (conv ... mixed_10).")
     params = {}

@@ -20,18 +20,22 @@ from absl import flags
 from tf_stylegan.tools._cli import run
 
 flags.DEFINE_string("source", None, "Folder (searched recursively) or .zip of images.")
-flags.DEFINE_string("dest", None, "Output dataset directory (written atomically).")
-flags.DEFINE_integer("resolution", None, "Output resolution, a power of two (e.g. 64, 256).")
+flags.DEFINE_string("dest", None, "Output dataset directory: new, empty, or an earlier build of this tool "
+                    "(written atomically; never the source or a folder inside it).")
+flags.DEFINE_integer("resolution", None, "Output resolution, a power of two (e.g. 64, 256).", lower_bound=4,
+                     upper_bound=8192)
 flags.DEFINE_enum("transform", "center-crop", ["center-crop", "center-crop-wide", "pad"],
                   "Make non-square images square: crop the centre, crop a centred 2:1 band, or pad with white.")
 flags.DEFINE_string("labels", None, "Class labels (.json, stylegan2-ada style) or a tag file ('path: tag, tag').")
 flags.DEFINE_string("tag_vocab", None, "Tag vocabulary, one tag per line (fixes the multi-hot order).")
 flags.DEFINE_enum("channels", "3", ["3", "1", "auto"],
                   "3: convert everything to RGB; 1: to grayscale; auto: keep the images' own count (must agree).")
-flags.DEFINE_integer("min_size", None, "Smallest accepted source side in px (default resolution/4).")
+flags.DEFINE_integer("min_size", None, "Smallest accepted source side in px (default resolution/4).",
+                     lower_bound=1)
 flags.DEFINE_boolean("mirror_check", False, "Report images that are horizontal mirrors of other images.")
 flags.DEFINE_boolean("strict", False, "Stop at the first bad or duplicate file instead of leaving it out.")
-flags.DEFINE_integer("workers", None, "Decoding processes (default: all cores).")
+flags.DEFINE_integer("workers", None, "Decoding processes (default: all cores).", lower_bound=1)
+flags.DEFINE_boolean("follow_symlinks", False, "Read symlinks that point outside --source (refused by default).")
 flags.mark_flags_as_required(["source", "dest", "resolution"])
 FLAGS = flags.FLAGS
 
@@ -44,6 +48,7 @@ def main(argv):
         FLAGS.source, FLAGS.dest, FLAGS.resolution, transform=FLAGS.transform, labels=FLAGS.labels,
         tag_vocab=FLAGS.tag_vocab, channels=channels, strict=FLAGS.strict,
         mirror_check=FLAGS.mirror_check, min_size=FLAGS.min_size, workers=FLAGS.workers,
+        follow_symlinks=FLAGS.follow_symlinks,
     )
     print(f"{FLAGS.dest}: {info['num_images']} images at {info['resolution']}px, "
           f"{info['channels']} channels, labels: {info['label_kind']} ({info['label_dim']})")

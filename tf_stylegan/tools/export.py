@@ -13,6 +13,8 @@ dynamic-range int8 weights. Both use the reference ops only.
 
 from __future__ import annotations
 
+import os
+
 from absl import flags
 
 from tf_stylegan.tools._cli import check_writable, load_generator, run
@@ -23,12 +25,23 @@ flags.DEFINE_enum("format", "saved_model", ["saved_model", "tflite", "ada_pkl"],
                   "dicts of numpy arrays plus init kwargs, for the PyTorch tools).")
 flags.DEFINE_enum("quantization", "float32", ["float32", "float16", "int8"], "TFLite weight precision.")
 flags.DEFINE_float("trunc", 1.0, "TFLite: the truncation psi baked into the file.")
-flags.DEFINE_string("out", None, "Output: a SavedModel directory (NAME/VERSION for TF Serving) or a .tflite file.")
+flags.DEFINE_string("out", None, "Output: a SavedModel directory (NAME/VERSION for TF Serving) or a .tflite file. "
+                    "It must be new or empty; see --overwrite.")
+flags.DEFINE_boolean("overwrite", False, "Replace an earlier export at --out: a SavedModel folder only if this "
+                     "package wrote it (it carries our marker), or the file itself.")
 flags.mark_flags_as_required(["network", "out"])
 FLAGS = flags.FLAGS
 
 
 def main(argv):
+    if FLAGS.format == "saved_model":
+        from tf_stylegan.export.saved_model import check_export_folder
+
+        check_export_folder(FLAGS.out, FLAGS.overwrite)  # before the network is loaded: fail fast
+    elif os.path.lexists(FLAGS.out) and not FLAGS.overwrite:
+        raise ValueError(f"--out={FLAGS.out}: exists; pass --overwrite to replace it, or choose a new name.")
+    elif os.path.isdir(FLAGS.out):
+        raise ValueError(f"--out={FLAGS.out}: is a folder; give a file name.")
     check_writable(FLAGS.out, "out")
     if FLAGS.format == "tflite" and not FLAGS.out.endswith(".tflite"):
         raise ValueError(f"--out={FLAGS.out}: a TFLite file should end in .tflite.")
@@ -46,7 +59,7 @@ def main(argv):
     if FLAGS.format == "saved_model":
         from tf_stylegan.export import export_saved_model
 
-        export_saved_model(G, FLAGS.out)
+        export_saved_model(G, FLAGS.out, overwrite=FLAGS.overwrite)
     else:
         from tf_stylegan.export.tflite import export_tflite
 

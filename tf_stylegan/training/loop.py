@@ -446,7 +446,7 @@ class Trainer:
         if opts.export:
             from tf_stylegan.export import export_saved_model
 
-            export_saved_model(self.gan.G_ema, opts.export)
+            export_saved_model(self.gan.G_ema, opts.export, overwrite=True)  # only ever an export of ours
         self.writer.flush()
         return logs
 
