@@ -17,6 +17,9 @@ def to_uint8(images) -> tf.Tensor:
     return tf.cast(tf.floor(tf.clip_by_value(images * 127.5 + 128.0, 0, 255)), tf.uint8)
 
 
+MAX_GRID_SIDE = 256
+
+
 def parse_grid(spec: str | None, count: int) -> tuple[int, int]:
     """'8x4' -> (columns 8, rows 4); None -> the squarest grid holding `count`."""
     if not spec:
@@ -26,8 +29,8 @@ def parse_grid(spec: str | None, count: int) -> tuple[int, int]:
         cols, rows = (int(v) for v in spec.lower().split("x"))
     except ValueError:
         raise ValueError(f"grid must look like 8x4 (columns x rows), got {spec!r}.") from None
-    if cols < 1 or rows < 1:
-        raise ValueError(f"grid must have at least one column and row, got {spec!r}.")
+    if not (1 <= cols <= MAX_GRID_SIDE and 1 <= rows <= MAX_GRID_SIDE):
+        raise ValueError(f"grid must have 1 to {MAX_GRID_SIDE} columns and rows, got {spec!r}.")
     return cols, rows
 
 

@@ -108,3 +108,19 @@ def test_tags_are_checked_against_the_dataset_vocabulary(tmp_path):
     run_tool("tf_stylegan.tools.generate", net, "--tags=woman,dark", "--data=bundled:emoji64", "--seeds=0-1",
              f"--outdir={tmp_path / 'ok'}")
     assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["seed0000.png", "seed0001.png"]
+
+
+def test_numbers_are_checked_at_the_door(tmp_path):
+    from test_tools import run_tool
+
+    from tf_stylegan.tools._cli import parse_seeds
+
+    base = ["tf_stylegan.tools.generate", "--config=tiny", f"--outdir={tmp_path}"]
+    for bad, words in [("--trunc=nan", "--trunc must be a finite number"), ("--trunc=inf", "finite number"),
+                       ("--batch=0", "--batch"), ("--seeds=5-2", "seeds are integers from 0"),
+                       ("--seeds=-3", "seeds are integers from 0"), ("--seeds=0-9999999", "more than 100,000"),
+                       ("--grid=1000x1", "1 to 256 columns"), ("--trunc_cutoff=-1", "--trunc_cutoff")]:
+        proc = run_tool(*base, bad, "--seeds=0-1" if "seeds" not in bad else "--singles", check=False)
+        assert proc.returncode != 0 and words in proc.stderr, (bad, proc.stderr[-500:])
+    assert not any(p.suffix == ".png" for p in tmp_path.iterdir())
+    assert parse_seeds("0-2,7") == [0, 1, 2, 7] and parse_seeds(f"{2**32 - 1}") == [2**32 - 1]

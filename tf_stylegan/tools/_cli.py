@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -38,26 +39,36 @@ def run(main: Callable[[list[str]], None]) -> None:
     app.run(wrapped, argv=argv)
 
 
-def parse_seeds(spec: str) -> list[int]:
-    """'0-3,7,10-11' -> [0, 1, 2, 3, 7, 10, 11]."""
+MAX_SEED = 2**32 - 1  # numpy's RandomState takes seeds below 2**32
+MAX_SEEDS = 100_000
+
+
+def parse_seeds(spec: str, flag: str = "seeds") -> list[int]:
+    """'0-3,7,10-11' -> [0, 1, 2, 3, 7, 10, 11]; each in [0, 2**32), at most MAX_SEEDS of them."""
     seeds: list[int] = []
     for part in spec.split(","):
         part = part.strip()
         if not part:
             continue
         try:
-            if "-" in part:
-                lo, hi = (int(v) for v in part.split("-", 1))
-                if hi < lo:
-                    raise ValueError
-                seeds.extend(range(lo, hi + 1))
-            else:
-                seeds.append(int(part))
+            lo, hi = (int(v) for v in part.split("-", 1)) if "-" in part[1:] else (int(part), int(part))
         except ValueError:
-            raise ValueError(f"--seeds: cannot read {part!r}; use e.g. 0-63 or 1,5,9.") from None
+            raise ValueError(f"--{flag}: cannot read {part!r}; use e.g. 0-63 or 1,5,9.") from None
+        if not 0 <= lo <= hi <= MAX_SEED:
+            raise ValueError(f"--{flag}: {part!r}: seeds are integers from 0 to {MAX_SEED}, ranges low-high.")
+        if len(seeds) + hi - lo + 1 > MAX_SEEDS:
+            raise ValueError(f"--{flag}: more than {MAX_SEEDS:,} seeds; ask for fewer.")
+        seeds.extend(range(lo, hi + 1))
     if not seeds:
-        raise ValueError("--seeds: give at least one seed, e.g. 0-63.")
+        raise ValueError(f"--{flag}: give at least one seed, e.g. 0-63.")
     return seeds
+
+
+def check_finite(name: str, lo: float, hi: float) -> None:
+    """Makes absl refuse --name values that are NaN, infinite or outside [lo, hi] (the flag is None-able)."""
+    flags.register_validator(
+        name, lambda v: v is None or (math.isfinite(v) and lo <= v <= hi),
+        message=f"--{name} must be a finite number in [{lo:g}, {hi:g}]")
 
 
 def check_writable(path: str, flag: str, is_dir: bool = False) -> None:

@@ -17,7 +17,7 @@ import os
 
 from absl import flags
 
-from tf_stylegan.tools._cli import load_generator, run
+from tf_stylegan.tools._cli import check_finite, load_generator, run
 
 flags.DEFINE_string("network", None, "Generator: a .keras file or an official .pkl (G_ema is used).")
 flags.DEFINE_string("data", None, "Dataset directory (tools.dataset) or bundled:emoji64.")
@@ -28,11 +28,13 @@ flags.DEFINE_list("lpips", [], "LPIPS-VGG16 weights for PPL: torchvision's vgg16
 flags.DEFINE_string("cache_dir", None, "Cache for weights and dataset features.")
 flags.DEFINE_enum("precision", "fp32", ["fp32", "bf16"], "Feature network precision (bf16: faster on CPUs "
                   "with AVX512-BF16/AMX; see bench/metrics.py for its FID error).")
-flags.DEFINE_integer("batch", 64, "Images per feature-network batch.", lower_bound=1)
+flags.DEFINE_integer("batch", 64, "Images per feature-network batch.", lower_bound=1, upper_bound=4096)
 flags.DEFINE_integer("max_real", None, "Use at most this many real images (default: all).", lower_bound=2)
 flags.DEFINE_float("trunc", 1.0, "Truncation psi for the generated images.")
+check_finite("trunc", -10, 10)
 flags.DEFINE_enum("labels", "tags", ["tags", "category", "skin_tone", "none"], "Label kind of bundled data.")
-flags.DEFINE_integer("seed", 0, "Seed for latents, labels and KID subsets.")
+flags.DEFINE_integer("seed", 0, "Seed for latents, labels and KID subsets.", lower_bound=0,
+                     upper_bound=2**31 - 1)
 flags.DEFINE_string("out", None, "JSON-lines file to append to (default: metric-<name>.jsonl beside --network).")
 flags.mark_flags_as_required(["network", "data"])
 FLAGS = flags.FLAGS

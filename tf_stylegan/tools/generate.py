@@ -16,14 +16,16 @@ import os
 import numpy as np
 from absl import flags
 
-from tf_stylegan.tools._cli import check_writable, class_vector, parse_seeds, run
+from tf_stylegan.tools._cli import check_finite, check_writable, class_vector, parse_seeds, run
 
 flags.DEFINE_string("network", None, "Generator: a .keras file or an official .pkl (its G_ema).")
 flags.DEFINE_string("config", None, "Instead of --network: a preset name or JSON (random weights, for smoke tests).")
-flags.DEFINE_integer("init_seed", 0, "Weight-initialisation seed with --config.")
+flags.DEFINE_integer("init_seed", 0, "Weight-initialisation seed with --config.", lower_bound=0,
+                     upper_bound=2**31 - 1)
 flags.DEFINE_string("seeds", "0-15", "Latent seeds: ranges and lists such as 0-63 or 1,5,9.")
 flags.DEFINE_float("trunc", 1.0, "Truncation psi: 1 = none, smaller = closer to the average image.")
-flags.DEFINE_integer("trunc_cutoff", None, "Truncate only the first N ws (coarse styles); default all.")
+flags.DEFINE_integer("trunc_cutoff", None, "Truncate only the first N ws (coarse styles); default all.",
+                     lower_bound=0)
 flags.DEFINE_integer("class", None, "Class index for class-conditional networks.")
 flags.DEFINE_alias("class_idx", "class")
 flags.DEFINE_list("tags", None, "Tags for tag-conditioned networks, e.g. blonde_hair,blue_eyes (needs --data for "
@@ -34,7 +36,8 @@ flags.DEFINE_enum("noise_mode", "const", ["const", "random", "none"], "Noise inp
 flags.DEFINE_string("outdir", None, "Output directory (created if missing).")
 flags.DEFINE_string("grid", None, "Also write grid.png with COLSxROWS cells, e.g. 8x8; 'auto' = square.")
 flags.DEFINE_boolean("singles", True, "Write one PNG per seed.")
-flags.DEFINE_integer("batch", 8, "Images per forward pass.")
+flags.DEFINE_integer("batch", 8, "Images per forward pass.", lower_bound=1, upper_bound=4096)
+check_finite("trunc", -10, 10)
 flags.mark_flag_as_required("outdir")
 FLAGS = flags.FLAGS
 
@@ -84,6 +87,8 @@ def main(argv):
 
     check_writable(FLAGS.outdir, "outdir", is_dir=True)
     seeds = parse_seeds(FLAGS.seeds)
+    if FLAGS.grid:  # a bad grid fails before anything is generated
+        cols, rows = parse_grid(None if FLAGS.grid == "auto" else FLAGS.grid, len(seeds))
     G = load_generator()
     c = tag_vector(G, FLAGS.tags, FLAGS.data) if FLAGS.tags else class_vector(G, FLAGS["class"].value)
     images = []
@@ -101,7 +106,6 @@ def main(argv):
                 save_image(im, os.path.join(FLAGS.outdir, f"seed{seed:04d}.png"))
     images = np.concatenate(images)
     if FLAGS.grid:
-        cols, rows = parse_grid(None if FLAGS.grid == "auto" else FLAGS.grid, len(images))
         path = os.path.join(FLAGS.outdir, "grid.png")
         save_image(tile(images, cols, rows), path)
         print(f"wrote {path} ({cols}x{rows})")

@@ -24,8 +24,9 @@ from tf_stylegan.tools._cli import check_writable, class_vector, load_generator,
 flags.DEFINE_string("network", None, "Generator: a .keras file, an official .pkl or a rosinality .pt.")
 flags.DEFINE_string("target", None, "Image to project (PNG, JPEG, WebP, ...).")
 flags.DEFINE_string("outdir", None, "Output directory.")
-flags.DEFINE_integer("num_steps", 1000, "Optimisation steps.", lower_bound=1)
-flags.DEFINE_integer("seed", 303, "Seed for w_avg sampling, initial noise maps and w noise.")
+flags.DEFINE_integer("num_steps", 1000, "Optimisation steps.", lower_bound=1, upper_bound=1_000_000)
+flags.DEFINE_integer("seed", 303, "Seed for w_avg sampling, initial noise maps and w noise.", lower_bound=0,
+                     upper_bound=2**31 - 1)
 flags.DEFINE_list("lpips", [], "LPIPS-VGG16 weights (torchvision vgg16 .pth, lpips v0.1 vgg.pth), or our .npz.")
 flags.DEFINE_boolean("video", False, "Also write proj.mp4 of the optimisation.")
 flags.DEFINE_integer("class", None, "Class index for class-conditional networks.")

@@ -15,13 +15,14 @@ import os
 import numpy as np
 from absl import flags
 
-from tf_stylegan.tools._cli import check_writable, class_vector, load_generator, parse_seeds, run
+from tf_stylegan.tools._cli import check_finite, check_writable, class_vector, load_generator, parse_seeds, run
 
 flags.DEFINE_string("network", None, "Generator: a .keras file, an official .pkl or a rosinality .pt.")
 flags.DEFINE_string("rows", "85,100,75,458,1500", "Row seeds (the images whose styles are replaced).")
 flags.DEFINE_string("cols", "55,821,1789,293", "Column seeds (the style donors).")
 flags.DEFINE_string("styles", "coarse", "Layers taken from the column seed: coarse, middle, fine, 0-6, 0,1,2.")
 flags.DEFINE_float("trunc", 1.0, "Truncation psi.")
+check_finite("trunc", -10, 10)
 flags.DEFINE_integer("class", None, "Class index for class-conditional networks.")
 flags.DEFINE_enum("noise_mode", "const", ["const", "random", "none"], "Noise inputs.")
 flags.DEFINE_string("outdir", None, "Output directory.")
@@ -59,7 +60,7 @@ def main(argv):
     from tf_stylegan.networks.latents import style_layers
 
     check_writable(FLAGS.outdir, "outdir", is_dir=True)
-    rows, cols = parse_seeds(FLAGS.rows), parse_seeds(FLAGS.cols)
+    rows, cols = parse_seeds(FLAGS.rows, "rows"), parse_seeds(FLAGS.cols, "cols")
     G = load_generator(FLAGS.network)
     layers = style_layers(FLAGS.styles, G.num_ws)
     grid = mixing_grid(G, rows, cols, layers, FLAGS.trunc, class_vector(G, FLAGS["class"].value), FLAGS.noise_mode)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from absl import flags
 
-from tf_stylegan.tools._cli import check_writable, class_vector, load_generator, parse_seeds, run
+from tf_stylegan.tools._cli import check_finite, check_writable, class_vector, load_generator, parse_seeds, run
 
 flags.DEFINE_string("network", None, "Generator: a .keras file, an official .pkl or a rosinality .pt.")
 flags.DEFINE_enum("mode", "interp", ["interp", "style-mix"], "Interpolation walk, or coarse style mixing.")
@@ -24,16 +24,20 @@ flags.DEFINE_enum("space", "w", ["z", "w"], "Interpolate in z (slerp) or w (lerp
 flags.DEFINE_enum("interp", None, ["lerp", "slerp"], "Override the interpolation (default: slerp in z, lerp in w).")
 flags.DEFINE_boolean("loop", False, "Return to the first keyframe (a seamless loop).")
 flags.DEFINE_string("grid", "1x1", "COLSxROWS walks side by side.")
-flags.DEFINE_integer("source", 0, "style-mix: the seed whose face is kept.")
+flags.DEFINE_integer("source", 0, "style-mix: the seed whose face is kept.", lower_bound=0, upper_bound=2**32 - 1)
 flags.DEFINE_string("styles", "coarse", "style-mix: the layers that walk (coarse, middle, fine, 0-3, ...).")
-flags.DEFINE_float("fps", 30.0, "Frames per second.", lower_bound=1)
-flags.DEFINE_float("seconds", 1.0, "Seconds per keyframe segment.", lower_bound=0.05)
+flags.DEFINE_float("fps", 30.0, "Frames per second.", lower_bound=1, upper_bound=240)
+flags.DEFINE_float("seconds", 1.0, "Seconds per keyframe segment.", lower_bound=0.05, upper_bound=600)
 flags.DEFINE_float("trunc", 1.0, "Truncation psi.")
 flags.DEFINE_integer("class", None, "Class index for class-conditional networks.")
-flags.DEFINE_integer("batch", 8, "Frames per forward pass.")
+flags.DEFINE_integer("batch", 8, "Frames per forward pass.", lower_bound=1, upper_bound=4096)
+check_finite("trunc", -10, 10)
+check_finite("fps", 1, 240)
+check_finite("seconds", 0.05, 600)
 flags.DEFINE_string("out", None, "Output .mp4 or .gif.")
 flags.mark_flags_as_required(["network", "out"])
 FLAGS = flags.FLAGS
+MAX_FRAMES = 100_000  # frames times grid cells: about an hour of a single walk at 30 fps
 
 
 def walk_ws(G, seeds, steps, space="w", kind=None, loop=False, truncation_psi=1.0, c=None) -> np.ndarray:
@@ -67,9 +71,13 @@ def main(argv):
     seeds = parse_seeds(FLAGS.seeds)
     if len(seeds) < 2:
         raise ValueError("--seeds: a walk needs at least 2 keyframes, e.g. 0-7.")
+    cols, rows = parse_grid(FLAGS.grid, 1)
+    steps = max(1, int(round(FLAGS.fps * FLAGS.seconds)))
+    if len(seeds) * steps * cols * rows > MAX_FRAMES:
+        raise ValueError(f"--seeds/--fps/--seconds/--grid: {len(seeds) * steps * cols * rows:,} frames to render; "
+                         f"at most {MAX_FRAMES:,}.")
     G = load_generator(FLAGS.network)
     c = class_vector(G, FLAGS["class"].value)
-    steps = max(1, int(round(FLAGS.fps * FLAGS.seconds)))
     if FLAGS.mode == "style-mix":
         layers = style_layers(FLAGS.styles, G.num_ws)
         walk = walk_ws(G, seeds, steps, FLAGS.space, FLAGS.interp, FLAGS.loop, FLAGS.trunc, c)
@@ -79,7 +87,6 @@ def main(argv):
         frames = render(G, ws, FLAGS.batch)
         total = len(ws)
     else:
-        cols, rows = parse_grid(FLAGS.grid, 1)
         cells = [walk_ws(G, [s + 1000 * i for s in seeds], steps, FLAGS.space, FLAGS.interp, FLAGS.loop,
                          FLAGS.trunc, c) for i in range(cols * rows)]
         total = len(cells[0])
