@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from tf_stylegan.metrics.suite import Evaluator  # noqa: E402
-from tf_stylegan.training.loop import Trainer, TrainOptions  # noqa: E402
+from tf_stylegan.run import Run  # noqa: E402
 
 VARIANTS = {"ada": "ada", "diffaugment": "color,translation,cutout", "none": ""}
 
@@ -57,22 +57,22 @@ def main() -> None:
     out = {"config": args.config, "data": args.data, "precision": args.precision, "minutes": args.minutes,
            "num_gen": args.num_gen, "threads": os.cpu_count(), "variants": {}}
     for variant in args.variants.split(","):
-        opts = TrainOptions(data=args.data, outdir=os.path.join(args.outdir, variant), config=args.config,
-                            kimg=100000, precision=args.precision, augment=VARIANTS[variant], minutes=args.minutes,
-                            snap_kimg=10000, checkpoint_every=1000, progress=False, seed=args.seed)
+        outdir = os.path.join(args.outdir, variant)
         keras.backend.clear_session()
-        trainer = Trainer(opts)
+        run = Run(dict(data=args.data, outdir=outdir, config=args.config, kimg=100000, precision=args.precision,
+                       augment=VARIANTS[variant], minutes=args.minutes, snap=10000, checkpoint_every=1000,
+                       progress=False, seed=args.seed))
         if "untrained_fid" not in out:
-            out["untrained_fid"] = round(evaluator.evaluate(trainer.gan.G_ema, [fid_name])[0]["results"][fid_name], 2)
+            out["untrained_fid"] = round(evaluator.evaluate(run.model.G_ema, [fid_name])[0]["results"][fid_name], 2)
         start = time.time()
-        trainer.run()
+        run.train()
         seconds = time.time() - start
-        fid = evaluator.evaluate(trainer.gan.G_ema, [fid_name])[0]["results"][fid_name]
+        fid = evaluator.evaluate(run.model.G_ema, [fid_name])[0]["results"][fid_name]
         out["variants"][variant] = {
             "augment": VARIANTS[variant] or "none", "fid": round(fid, 2),
-            "kimg": round(int(trainer.gan.nimg.numpy()) / 1000, 2), "train_seconds": round(seconds, 1),
-            "ada_p": round(float(trainer.gan.ada_p.numpy()), 3), "grid": os.path.join(opts.outdir, "grid.png"),
-            **_late_statistics(os.path.join(opts.outdir, "stats.jsonl")),
+            "kimg": round(int(run.model.nimg.numpy()) / 1000, 2), "train_seconds": round(seconds, 1),
+            "ada_p": round(float(run.model.ada_p.numpy()), 3), "grid": os.path.join(outdir, "grid.png"),
+            **_late_statistics(os.path.join(outdir, "stats.jsonl")),
         }
         print(json.dumps({variant: out["variants"][variant]}), flush=True)
     if "ada" in out["variants"] and "none" in out["variants"]:

@@ -41,3 +41,15 @@ def inception_model(inception_weights):
     from tf_stylegan.metrics import inception
 
     return inception.load(inception_weights)
+
+
+def run_tool(*args, check=True, timeout=300):
+    """Runs `python -m <args>` as a user would; returns the CompletedProcess (raises on failure with check)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -150,3 +152,16 @@ def _alive(pid) -> bool:
     except PermissionError:
         return True
     return True
+
+
+_CKPT = re.compile(r"ckpt-(\d+)\.index")
+
+
+def checkpoint_steps(directory: str) -> list[int]:
+    """The numbers N of the ckpt-N checkpoints in `directory`, ascending (by their index files)."""
+    steps = []
+    for path in glob.glob(os.path.join(glob.escape(directory), "ckpt-*.index")):
+        m = _CKPT.fullmatch(os.path.basename(path))
+        if m:
+            steps.append(int(m.group(1)))
+    return sorted(steps)

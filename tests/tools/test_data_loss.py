@@ -2,7 +2,7 @@
 
 import os
 
-from test_tools import run_tool
+from conftest import run_tool
 
 from tf_stylegan.networks import Generator
 

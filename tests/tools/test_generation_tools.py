@@ -5,8 +5,8 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import run_tool
 from PIL import Image
-from test_tools import run_tool
 
 import tf_stylegan  # noqa: F401
 from tf_stylegan.images import to_uint8
@@ -111,7 +111,7 @@ def test_tags_are_checked_against_the_dataset_vocabulary(tmp_path):
 
 
 def test_numbers_are_checked_at_the_door(tmp_path):
-    from test_tools import run_tool
+    from conftest import run_tool
 
     from tf_stylegan.tools._cli import parse_seeds
 

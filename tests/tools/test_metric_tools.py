@@ -4,7 +4,7 @@ import json
 import zipfile
 
 import pytest
-from test_tools import run_tool
+from conftest import run_tool
 
 from tf_stylegan.convert.errors import CheckpointError
 from tf_stylegan.networks import Generator

@@ -169,10 +169,10 @@ def test_training_updates_p_every_interval_from_real_signs():
     # Drive the controller directly: an overfitting D (all signs +1) raises p at the next due step.
     before = float(gan.ada_p.numpy())
     gan.step.assign(3)
-    gan.ada_signs.assign([0.0, 0.0])
-    gan.update_ada(tf.constant(4.0), tf.constant(4))
+    gan.ada.signs.assign([0.0, 0.0])  # ADA's state lives with the pipe
+    gan.ada.update(tf.constant(4.0), tf.constant(4), gan.step)
     assert float(gan.ada_p.numpy()) == pytest.approx(min(before + 0.008, 1.0))
-    assert np.all(gan.ada_signs.numpy() == 0)  # the accumulator restarts
+    assert np.all(gan.ada.signs.numpy() == 0)  # the accumulator restarts
     assert "ada_p" in logs
 
 

@@ -1,4 +1,4 @@
-"""StyleGAN2 with progressive growing (the paper's configs C and D): networks, train step, trainer."""
+"""StyleGAN2 with progressive growing (the paper's configs C and D): networks, train step, the driver."""
 
 import json
 
@@ -11,8 +11,8 @@ from helpers import changed, values
 from tf_stylegan.networks import Discriminator, Generator
 from tf_stylegan.networks.presets import load_preset
 from tf_stylegan.ops.box import downsample_box, upsample_nearest
-from tf_stylegan.training import SnapshotGrid, StyleGAN2
-from tf_stylegan.training.loop import Trainer, TrainingError, TrainOptions
+from tf_stylegan.run import OptionError, Run, SnapshotGrid
+from tf_stylegan.training import StyleGAN2
 from tf_stylegan.training.progressive import ProgressiveSchedule
 
 NETS = dict(img_resolution=8, channel_base=64, channel_max=16, architecture="orig", growing=True)
@@ -64,14 +64,14 @@ def test_fit_grows_through_the_stages(tmp_path):
         def on_train_batch_end(self, batch, logs=None):
             seen.append((int(logs["resolution"]), round(float(logs["alpha"]), 4)))
 
-    grids = SnapshotGrid(str(tmp_path), every=1, count=4, save_model=False)
+    grids = SnapshotGrid(str(tmp_path), every_kimg=0.004, count=4)
     gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(4), epochs=1, steps_per_epoch=5,
             callbacks=[Record(), grids], verbose=0)
     assert seen == [(4, 1.0), (4, 1.0), (8, 0.0), (8, 0.5), (8, 1.0)]
     from PIL import Image
 
-    assert Image.open(tmp_path / "grid-00000001.png").size == (8, 8)  # 2x2 samples at the 4x4 stage
-    assert Image.open(tmp_path / "grid-00000005.png").size == (16, 16)
+    assert Image.open(tmp_path / "snapshots" / "grid-000000004.png").size == (8, 8)  # 2x2 samples at 4x4
+    assert Image.open(tmp_path / "snapshots" / "grid-000000020.png").size == (16, 16)
     assert changed(before, values(G.weights + D.weights))
     for layer in (G.synthesis.b4.torgb, G.synthesis.b8.torgb, D.b8.fromrgb, D.b4.fromrgb):
         assert np.all(np.isfinite(layer.weights[0].numpy()))
@@ -85,16 +85,27 @@ def growing_preset(tmp_path_factory):
     spec = json.loads(_find("tiny").read_text())
     for net in ("G", "D"):
         spec[net].update(architecture="orig", growing=True)
-    spec["training"]["progressive"] = {"start_resolution": 8, "stable_kimg": 0.008, "fade_kimg": 0.008}
+    spec["training"].update(start_res=8, stable_kimg=0.008, fade_kimg=0.008)
     path = tmp_path_factory.mktemp("preset") / "grow32.json"
     path.write_text(json.dumps(spec))
     return str(path)
 
 
-def test_trainer_runs_a_growing_preset_with_per_resolution_batches(growing_preset, tmp_path):
-    opts = TrainOptions(data="bundled:emoji64", outdir=str(tmp_path / "straight"), config=growing_preset, kimg=0.04,
-                        batch=4, batch_sizes={8: 8}, progress=False, snap_kimg=100.0, checkpoint_every=1)
-    logs = Trainer(opts).run()
+class Crash(Exception):
+    pass
+
+
+class CrashAtStep3(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):  # the last checkpoint is step 2's: 12 images, mid fade-in
+        if int(self.model.step.numpy()) == 3:
+            raise Crash
+
+
+def test_driver_runs_a_growing_preset_with_per_resolution_batches(growing_preset, tmp_path):
+    opts = dict(data="bundled:emoji64", outdir=str(tmp_path / "straight"), config=growing_preset, kimg=0.04,
+                batch=4, batch_sizes={8: 8}, progress=False, snap=100.0, checkpoint_every=1)
+    run = Run(opts)
+    logs = run.train()
     assert logs["resolution"] == 32.0 and logs["alpha"] == 1.0
     stats = [json.loads(line) for line in open(tmp_path / "straight" / "stats.jsonl")]
     steps = [s for s in stats if "step" in s]
@@ -103,26 +114,17 @@ def test_trainer_runs_a_growing_preset_with_per_resolution_batches(growing_prese
     assert [s["nimg"] for s in steps][:4] == [8, 12, 16, 20]  # 8 images per step at 8 px, then 4
     assert (tmp_path / "straight" / "grid.png").exists()
 
-    class Crash(Exception):
-        pass
-
-    def crash_at_step_3(trainer, logs):  # the last checkpoint is step 2's: 12 images, mid fade-in to 16 px
-        if int(trainer.gan.step.numpy()) == 3:
-            raise Crash
-
-    split = TrainOptions(**{**opts.__dict__, "outdir": str(tmp_path / "split")})
     with pytest.raises(Crash):
-        Trainer(split, hooks=[crash_at_step_3]).run()
-    Trainer(TrainOptions(**{**split.__dict__, "resume": "latest"})).run()
+        Run({**opts, "outdir": str(tmp_path / "split")}, callbacks=[CrashAtStep3()]).train()
+    Run({"outdir": str(tmp_path / "split"), "resume": "latest"}).train()
     resumed = {s["step"]: (s["loss/G"], s["loss/D"]) for s in map(json.loads, open(tmp_path / "split" / "stats.jsonl"))
                if "step" in s}
     assert resumed == {s["step"]: (s["loss/G"], s["loss/D"]) for s in steps}  # the same losses, step for step
 
-    with pytest.raises(TrainingError, match="does not reach 32px within --kimg=0.02"):
-        Trainer(TrainOptions(**{**opts.__dict__, "kimg": 0.02, "outdir": str(tmp_path / "x")}))
-    with pytest.raises(TrainingError, match="does not grow progressively"):
-        Trainer(TrainOptions(**{**opts.__dict__, "config": "tiny", "batch_sizes": None, "fade_kimg": 1.0,
-                                "outdir": str(tmp_path / "y")}))
+    with pytest.raises(OptionError, match="does not reach 32px within kimg=0.02"):
+        Run({**opts, "kimg": 0.02, "outdir": str(tmp_path / "x")})
+    with pytest.raises(OptionError, match="does not grow progressively"):
+        Run({**opts, "config": "tiny", "fade_kimg": 1.0, "outdir": str(tmp_path / "y")})
 
 
 def test_adain_layer_normalises_then_styles():

@@ -8,8 +8,8 @@ import tensorflow as tf
 from helpers import tiny_data, tiny_gan
 
 from tf_stylegan.networks.presets import load_preset
-from tf_stylegan.training.callbacks import LRSchedule, parse_lr_schedule
-from tf_stylegan.training.loop import Trainer, TrainingError, TrainOptions
+from tf_stylegan.run import Run, TrainingError
+from tf_stylegan.run.callbacks import LRSchedule, parse_lr_schedule
 from tf_stylegan.training.transfer import transfer_weights
 
 
@@ -62,21 +62,21 @@ def test_transfer_to_a_conditional_model_starts_as_the_pretrained_one():
         transfer_weights(G, wider.build()[0])
 
 
-def test_trainer_fine_tunes_a_pretrained_model_on_tags(tmp_path, caplog):
+def test_driver_fine_tunes_a_pretrained_model_on_tags(tmp_path, caplog):
     keras.utils.set_random_seed(1)
     G, _ = load_preset("tiny").build()
     G.save(tmp_path / "pretrained.keras")
-    opts = TrainOptions(data="bundled:emoji64", outdir=str(tmp_path / "ft"), config="tiny", cond=True, kimg=0.016,
-                        batch=4, progress=False, snap_kimg=100.0, init_from=str(tmp_path / "pretrained.keras"),
-                        d_lr_schedule="0.008:0.0001", lr_balance=True)
-    trainer = Trainer(opts)
-    trainer.restore()
+    opts = dict(data="bundled:emoji64", outdir=str(tmp_path / "ft"), config="tiny", cond=True, kimg=0.016, batch=4,
+                progress=False, snap=100.0, init_from=str(tmp_path / "pretrained.keras"),
+                d_lr_schedule="0.008:0.0001", lr_balance=True)
+    run = Run(opts)
+    run.restore()
     assert "conditioning weights start fresh" in caplog.text
-    np.testing.assert_array_equal(trainer.gan.G.synthesis.b8.conv0.weight.numpy(), G.synthesis.b8.conv0.weight.numpy())
-    logs = Trainer(TrainOptions(**{**opts.__dict__, "outdir": str(tmp_path / "ft2")})).run()  # the whole recipe
+    np.testing.assert_array_equal(run.model.G.synthesis.b8.conv0.weight.numpy(), G.synthesis.b8.conv0.weight.numpy())
+    logs = Run({**opts, "outdir": str(tmp_path / "ft2")}).train()  # the whole recipe
     assert np.isfinite(logs["loss/G"]) and np.isfinite(logs["loss/D"])
     assert keras.models.load_model(tmp_path / "ft2" / "G_ema.keras").c_dim == 14  # the bundled dataset's tags
     with pytest.raises(ValueError, match="is not KIMG:LR"):
-        Trainer(TrainOptions(**{**opts.__dict__, "d_lr_schedule": "soon:0.1"}))
+        Run({**opts, "d_lr_schedule": "soon:0.1", "outdir": str(tmp_path / "z")}).train()
     with pytest.raises(TrainingError, match="differ beyond their conditioning"):
-        Trainer(TrainOptions(**{**opts.__dict__, "config": "cpu32", "outdir": str(tmp_path / "x")})).restore()
+        Run({**opts, "config": "cpu32", "outdir": str(tmp_path / "x")}).restore()

@@ -1,4 +1,4 @@
-"""ProGAN training: the WGAN-GP and drift terms, growing through fit, and an exact resume mid-fade."""
+"""ProGAN training: the WGAN-GP and drift terms, and growing through fit (runs: tests/run)."""
 
 import keras
 import numpy as np
@@ -6,9 +6,8 @@ import pytest
 import tensorflow as tf
 
 from tf_stylegan.networks.progan import ProGANDiscriminator, ProGANGenerator
-from tf_stylegan.training import losses, progan_run
+from tf_stylegan.training import losses
 from tf_stylegan.training.progan import ProGAN
-from tf_stylegan.training.progan_run import ProGANOptions, build_progan, train_progan
 from tf_stylegan.training.progressive import ProgressiveSchedule
 
 
@@ -51,62 +50,16 @@ def test_fit_grows_through_the_schedule():
     gan.fit(ds, epochs=1, steps_per_epoch=6, callbacks=[Record()], verbose=0)
     # stable 4x4 (2 steps), fade 8x8 over 16 images (alpha 0, 0.5), stable 8x8
     assert seen == [(4, 1.0), (4, 1.0), (8, 0.0), (8, 0.5), (8, 1.0), (8, 1.0)]
-    assert int(gan.nimg.numpy()) == 48 and gan.stage.resolution == 8 and not gan.stage.fading
+    stage = gan.stage_at(int(gan.nimg.numpy()))
+    assert int(gan.nimg.numpy()) == 48 and stage.resolution == 8 and not stage.fading
     after = [w.numpy() for w in gan.G.weights + gan.D.weights]
     assert all(np.any(a != b) for a, b in zip(before, after))  # every layer trained, 4x4 and 8x8 alike
     ema_gap = max(np.abs(e.numpy() - g.numpy()).max() for e, g in zip(gan.G_ema.weights, gan.G.weights))
     assert 0 < ema_gap
 
 
-def options(outdir, **kwargs):
-    base = dict(data="bundled:emoji64", outdir=str(outdir), resolution=8, start_resolution=4, stable_kimg=0.016,
-                fade_kimg=0.016, batch=8, batch_sizes={}, z_dim=8, channel_base=128, channel_max=16, kimg=0.04,
-                snap_kimg=0.008, grid_size=4, ema_kimg=0.01)
-    return ProGANOptions(**{**base, **kwargs})
-
-
-def test_resume_mid_fade_continues_exactly(tmp_path, monkeypatch):
-    straight = train_progan(options(tmp_path / "straight", snap_kimg=1))  # one chunk per stage
-    assert straight == {**straight, "step": 5, "kimg": 0.04, "resolution": 8}
-
-    real_grid, calls = progan_run.snapshot_grid, []
-
-    def crash_after_third_checkpoint(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:  # one step per chunk: the checkpoint at step 3 (nimg 24, half-way through the fade)
-            raise KeyboardInterrupt("simulated crash")
-        return real_grid(*args, **kwargs)
-
-    monkeypatch.setattr(progan_run, "snapshot_grid", crash_after_third_checkpoint)
-    with pytest.raises(KeyboardInterrupt):
-        train_progan(options(tmp_path / "split"))
-    monkeypatch.setattr(progan_run, "snapshot_grid", real_grid)
-    with pytest.raises(ValueError, match="already holds checkpoints"):
-        train_progan(options(tmp_path / "split"))
-    resumed_gan, _ = build_progan(options(tmp_path / "split"))
-    resumed_gan.checkpoint().restore(str(tmp_path / "split" / "checkpoints" / "ckpt-3"))
-    assert resumed_gan.generate_kwargs() == {"resolution": 8, "alpha": 0.5}
-    train_progan(options(tmp_path / "split", resume="latest"))
-
-    a, _ = build_progan(options(tmp_path / "straight"))
-    b, _ = build_progan(options(tmp_path / "split"))
-    a.checkpoint().restore(str(tmp_path / "straight" / "checkpoints" / "ckpt-5"))
-    b.checkpoint().restore(str(tmp_path / "split" / "checkpoints" / "ckpt-5"))
-    for x, y in zip(a.G.weights + a.D.weights + a.G_ema.weights, b.G.weights + b.D.weights + b.G_ema.weights):
-        np.testing.assert_array_equal(x.numpy(), y.numpy())
-    assert (tmp_path / "split" / "grid.png").exists() and (tmp_path / "split" / "G_ema.keras").exists()
-
-
-def test_bad_options_fail_before_training(tmp_path):
-    with pytest.raises(ValueError, match="does not reach 8px within --kimg=0.03"):
-        build_progan(options(tmp_path, kimg=0.03))
-    with pytest.raises(ValueError, match="unconditional: drop --cond"):
-        build_progan(options(tmp_path, cond=True))
-    with pytest.raises(ValueError, match="--resolution=24"):
-        build_progan(options(tmp_path, resolution=24))
-    with pytest.raises(ValueError, match="no checkpoint"):
-        train_progan(options(tmp_path / "empty", resume="latest"))
+def test_networks_must_match():
     G = ProGANGenerator(z_dim=8, img_resolution=8, channel_base=128, channel_max=16)
     D = ProGANDiscriminator(img_resolution=16, channel_base=128, channel_max=16)
-    with pytest.raises(ValueError, match="8px x3 images but D takes 16px"):
+    with pytest.raises(ValueError, match="8px x3 images with c_dim 0, but D takes 16px"):
         ProGAN(G, D, ProgressiveSchedule(8))

@@ -52,7 +52,7 @@ def test_bad_schedules_fail_clearly():
     with pytest.raises(ValueError, match="batch size 0"):
         ProgressiveSchedule(16, batch_sizes={8: 0})
     schedule = ProgressiveSchedule(64, 8, stable_kimg=10, fade_kimg=10)
-    with pytest.raises(ValueError, match="does not reach 64px within --kimg=50: .* takes 60 kimg"):
+    with pytest.raises(ValueError, match="does not reach 64px within kimg=50: .* takes 60 kimg"):
         schedule.check_reaches_target(50)
     schedule.check_reaches_target(61)
     with pytest.raises(ValueError, match="cannot be reduced"):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from helpers import changed, tiny_data, tiny_gan, values
 
-from tf_stylegan.training import LRBalance, SnapshotGrid, lazy_adam, lr_scale
+from tf_stylegan.run import LRBalance, SnapshotGrid
+from tf_stylegan.training import lazy_adam, lr_scale
 
 
 @pytest.mark.parametrize("interval,c", [(4, 0.8), (16, 16 / 17), (None, 1.0)])
@@ -28,10 +29,12 @@ def test_each_phase_changes_exactly_what_it_should():
     gan.compile(g_lr=0.002, d_lr=0.002)
     train = gan.make_train_function()
     it = iter(tiny_data())
-    # step: (Greg, Dreg) = 0: both, 1: neither, 2: Greg only, 3: Dreg only
+    # The phases are data: (name, optimizer, interval). Step 0: both regularisers, 1: neither, 2: Greg, 3: Dreg.
+    assert [(p.name, p.side, p.interval) for p in gan.phases] == [("Gmain", "g", 1), ("Greg", "g", 2),
+                                                                  ("Dmain", "d", 1), ("Dreg", "d", 3)]
     expected = {0: (True, True), 1: (False, False), 2: (True, False), 3: (False, True)}
     for step, (greg, dreg) in expected.items():
-        assert gan.phases_at(step) == (greg, dreg)
+        assert gan.phases_at(step) == ("Gmain",) + ("Greg",) * greg + ("Dmain",) + ("Dreg",) * dreg
         g_it, d_it = int(gan.g_optimizer.iterations.numpy()), int(gan.d_optimizer.iterations.numpy())
         pl_mean, r1 = float(gan.pl_mean.numpy()), float(gan.last_r1.numpy())
         g_w, d_w, ema_w = values(gan.G.trainable_variables), values(gan.D.trainable_variables), values(
@@ -50,7 +53,7 @@ def test_each_phase_changes_exactly_what_it_should():
 
 def test_disabled_regularisers_never_run():
     gan = tiny_gan(pl_weight=0.0, r1_gamma=0.0)
-    assert gan.phases_at(0) == (False, False) and gan.phases_at(16) == (False, False)
+    assert gan.phases_at(0) == ("Gmain", "Dmain") and gan.phases_at(16) == ("Gmain", "Dmain")
 
 
 def test_ema_follows_the_official_schedule():
@@ -91,9 +94,11 @@ def test_fit_with_callbacks(tmp_path):
     gan.compile()
     balance = LRBalance(d_dominates_acc=0.0, patience=2, d_factor=2.0)  # fires: accuracy is always >= 0
     history = gan.fit(tiny_data(), epochs=2, steps_per_epoch=3, verbose=0,
-                      callbacks=[SnapshotGrid(str(tmp_path), every=2, count=4), balance])
+                      callbacks=[SnapshotGrid(str(tmp_path), every_kimg=0.008, count=4), balance])
     assert int(gan.step.numpy()) == 6 and "loss/G" in history.history
-    assert (tmp_path / "G_ema.keras").exists() and list(tmp_path.glob("grid-*.png"))
+    assert (tmp_path / "G_ema.keras").exists()
+    assert sorted(p.name for p in (tmp_path / "snapshots").glob("grid-*.png")) == [
+        "grid-000000008.png", "grid-000000016.png", "grid-000000024.png"]  # every 8 images (2 steps)
     assert balance.changes and balance.changes[0]["lr"] == pytest.approx(0.002 * 16 / 17 / 2, rel=1e-5)
     assert isinstance(keras.models.load_model(tmp_path / "G_ema.keras"), type(gan.G))
 
@@ -133,7 +138,7 @@ def _one_step(**kwargs):
 
 def test_without_lazy_regularisation_r1_and_pl_join_every_main_step():
     both, logs = _one_step(lazy_regularization=False, r1_gamma=10.0, pl_weight=2.0)
-    assert both.phases_at(0) == (False, False) and both.lazy_intervals == {"g": None, "d": None}
+    assert both.phases_at(0) == ("Gmain", "Dmain") and both.lazy_intervals == {"g": None, "d": None}
     assert float(both.d_optimizer.learning_rate.numpy()) == pytest.approx(0.002)  # c = 1
     assert both.d_optimizer.beta_2 == pytest.approx(0.99)
     assert int(both.g_optimizer.iterations.numpy()) == int(both.d_optimizer.iterations.numpy()) == 1

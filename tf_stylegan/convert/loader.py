@@ -194,11 +194,43 @@ def _run_dir(path: str) -> str | None:
     return None
 
 
+def _networks_of_run(record: Any, options: str) -> tuple:
+    """(G, D, G_ema) rebuilt from a run's options.json: Keras configs of our classes, checked first
+    (runs recorded before the one driver hold plain StyleGAN2 configs)."""
+    from tf_stylegan.networks import Discriminator, Generator
+
+    try:
+        specs = {"G": record["G"], "D": record["D"]}
+        if not all(isinstance(v, dict) for v in specs.values()):
+            raise TypeError("G and D are not configs")
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(options, f"does not describe the networks ({shown(str(exc))}).") from None
+    nets = []
+    for key, config, name in (("G", specs["G"], "generator"), ("D", specs["D"], "discriminator"),
+                              ("G", specs["G"], "generator_ema")):
+        try:
+            if "class_name" in config:  # a Keras config: {"module", "class_name", "config", "registered_name"}
+                check_own_config(config, options, None)
+                config = {**config, "config": {**config["config"], "name": name}}
+                net = keras.saving.deserialize_keras_object(config)
+            else:
+                check_architecture(key, config, None, options, key)
+                net = (Generator if key == "G" else Discriminator).from_config({**config, "name": name})
+            if not net.built:
+                net.build()
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(options, f"does not describe the networks ({shown(str(exc))}).") from None
+        nets.append(net)
+    return tuple(nets)
+
+
 def _load_run(run_dir: str, path: str) -> dict[str, keras.Model]:
-    """G, D and G_ema of a training run, rebuilt from options.json and restored from a checkpoint."""
+    """G, D and G_ema of a training run of any family, rebuilt from options.json and restored from a checkpoint."""
     import tensorflow as tf
 
-    from tf_stylegan.networks import Discriminator, Generator
+    from tf_stylegan.files import checkpoint_steps
 
     options = os.path.join(run_dir, "options.json")
     if os.path.getsize(options) > MAX_CONFIG_BYTES:
@@ -206,21 +238,18 @@ def _load_run(run_dir: str, path: str) -> dict[str, keras.Model]:
     try:
         with open(options) as f:
             record = json.load(f)
-        g_config, d_config = dict(record["G"]), dict(record["D"])
-    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise CheckpointError(options, f"does not describe the networks ({shown(str(exc))}).") from None
-    check_architecture("G", g_config, None, options, "G")
-    check_architecture("D", d_config, None, options, "D")
-    try:
-        G = Generator.from_config(g_config)
-        D = Discriminator.from_config(d_config)
-        G_ema = Generator.from_config({**g_config, "name": "generator_ema"})
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(options, f"does not describe the networks ({exc}).") from None
-    prefix = path if os.path.isfile(path + ".index") else tf.train.latest_checkpoint(os.path.join(run_dir,
-                                                                                                  "checkpoints"))
-    if prefix is None:
-        raise CheckpointError(run_dir, "the run has no checkpoint yet.")
+    except (OSError, ValueError, RecursionError) as exc:
+        raise CheckpointError(options, f"not readable JSON ({shown(str(exc))}).") from None
+    if not isinstance(record, dict):
+        raise CheckpointError(options, "not a run's options.")
+    G, D, G_ema = _networks_of_run(record, options)
+    if os.path.isfile(path + ".index"):
+        prefix = path
+    else:
+        steps = checkpoint_steps(os.path.join(run_dir, "checkpoints"))
+        if not steps:
+            raise CheckpointError(run_dir, "the run has no checkpoint yet.")
+        prefix = os.path.join(run_dir, "checkpoints", f"ckpt-{steps[-1]}")
     try:
         tf.train.Checkpoint(G=G, D=D, G_ema=G_ema).restore(prefix).expect_partial().assert_existing_objects_matched()
     except (tf.errors.OpError, AssertionError, ValueError) as exc:

@@ -55,44 +55,15 @@ def _checked_psi(psi: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
         return tf.reshape(tf.broadcast_to(psi, [batch]), [-1, 1, 1])
 
 
-def check_export_folder(path: str, overwrite: bool = False) -> None:
-    """`path` may take a SavedModel: new or empty, or (with `overwrite`) an earlier export of ours.
-
-    A TF Serving model folder holds numbered versions; exporting over the
-    folder itself would replace them all, so the message names the next version.
-    """
-    try:
-        check_output_folder(path, KIND, overwrite)
-    except PlaceError:
-        versions = sorted(int(n) for n in os.listdir(path) if n.isdigit()) if os.path.isdir(path) else []
-        if versions:
-            raise PlaceError(f"{path}: is a folder of model versions ({', '.join(map(str, versions))}); export "
-                             f"to a new version, e.g. {os.path.join(path, str(versions[-1] + 1))}.") from None
-        raise
-
-
-@override_impl("ref")  # exports never contain the custom ops
-def export_saved_model(G: Generator, path: str, overwrite: bool = False) -> str:
-    """Writes the SavedModel to `path` atomically (built beside it, then renamed).
-
-    `path` must be new or empty; an earlier export of ours (it carries our
-    marker) is replaced only with `overwrite=True`. Nothing else is ever removed.
-    """
-    check_export_folder(path, overwrite)
-    archive = keras.export.ExportArchive()
-    archive.track(G)
+def _stylegan2_endpoints(archive: keras.export.ExportArchive, G: Generator) -> None:
+    """serving_default, mapping and synthesis, with truncation."""
     z_spec = tf.TensorSpec([None, G.z_dim], tf.float32, name="z")
     psi_spec = tf.TensorSpec(None, tf.float32, name="truncation_psi")
     ws_spec = tf.TensorSpec([None, G.num_ws, G.w_dim], tf.float32, name="ws")
     c_spec = tf.TensorSpec([None, G.c_dim], tf.float32, name="c") if G.c_dim else None
 
     def mapped(z, c, truncation_psi):
-        z = _checked(z, [None, G.z_dim], "z")
-        if c is not None:
-            c = _checked(c, [None, G.c_dim], "c")
-            with tf.control_dependencies([tf.debugging.assert_equal(tf.shape(z)[0], tf.shape(c)[0],
-                                                                    message="z and c must have the same batch")]):
-                z = tf.identity(z)
+        z, c = _checked_inputs(z, c, G)
         psi = _checked_psi(truncation_psi, tf.shape(z)[0])
         return G.mapping.truncate(G.mapping(z, c), psi)
 
@@ -122,6 +93,70 @@ def export_saved_model(G: Generator, path: str, overwrite: bool = False) -> str:
     archive.add_endpoint("serving_default", generate, input_signature=specs)
     archive.add_endpoint("mapping", mapping, input_signature=specs)
     archive.add_endpoint("synthesis", synthesis, input_signature=[ws_spec])
+
+
+def _generator_endpoint(archive: keras.export.ExportArchive, G: keras.Model) -> None:
+    """serving_default only: the ProGAN and DCGAN generators have no mapping network or truncation."""
+    z_spec = tf.TensorSpec([None, G.z_dim], tf.float32, name="z")
+    if G.c_dim:
+        def generate(z, c):
+            z, c = _checked_inputs(z, c, G)
+            return {"images": to_uint8(G(z, c))}
+
+        archive.add_endpoint("serving_default", generate,
+                             input_signature=[z_spec, tf.TensorSpec([None, G.c_dim], tf.float32, name="c")])
+    else:
+        def generate(z):
+            z, _ = _checked_inputs(z, None, G)
+            return {"images": to_uint8(G(z))}
+
+        archive.add_endpoint("serving_default", generate, input_signature=[z_spec])
+
+
+def _checked_inputs(z, c, G):
+    """z (and c) checked: shapes, a non-empty batch, finite values, one batch size."""
+    z = _checked(z, [None, G.z_dim], "z")
+    if c is None:
+        return z, None
+    c = _checked(c, [None, G.c_dim], "c")
+    with tf.control_dependencies([tf.debugging.assert_equal(tf.shape(z)[0], tf.shape(c)[0],
+                                                            message="z and c must have the same batch")]):
+        return tf.identity(z), c
+
+
+def check_export_folder(path: str, overwrite: bool = False) -> None:
+    """`path` may take a SavedModel: new or empty, or (with `overwrite`) an earlier export of ours.
+
+    A TF Serving model folder holds numbered versions; exporting over the
+    folder itself would replace them all, so the message names the next version.
+    """
+    try:
+        check_output_folder(path, KIND, overwrite)
+    except PlaceError:
+        versions = sorted(int(n) for n in os.listdir(path) if n.isdigit()) if os.path.isdir(path) else []
+        if versions:
+            raise PlaceError(f"{path}: is a folder of model versions ({', '.join(map(str, versions))}); export "
+                             f"to a new version, e.g. {os.path.join(path, str(versions[-1] + 1))}.") from None
+        raise
+
+
+@override_impl("ref")  # exports never contain the custom ops
+def export_saved_model(G: keras.Model, path: str, overwrite: bool = False) -> str:
+    """Writes the SavedModel of a generator to `path` atomically (built beside it, then renamed).
+
+    A StyleGAN2 generator gets the serving_default, mapping and synthesis
+    signatures; a ProGAN or DCGAN generator serving_default (z [, c] -> images).
+
+    `path` must be new or empty; an earlier export of ours (it carries our
+    marker) is replaced only with `overwrite=True`. Nothing else is ever removed.
+    """
+    check_export_folder(path, overwrite)
+    archive = keras.export.ExportArchive()
+    archive.track(G)
+    if isinstance(G, Generator):
+        _stylegan2_endpoints(archive, G)
+    else:
+        _generator_endpoint(archive, G)
     tmp = partial_folder(path, KIND)
     try:
         archive.write_out(os.path.join(tmp, "m"), verbose=False)

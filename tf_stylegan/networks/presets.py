@@ -1,8 +1,10 @@
 """Presets: JSON files in configs/ that name network and training settings.
 
 A preset is data and goes through the same constructors as user code:
-`{"resolution", "G": Generator kwargs, "D": Discriminator kwargs,
-"training": ...}`. The "auto" preset sizes itself from the dataset
+`{"family", "resolution", "G": generator kwargs, "D": discriminator kwargs,
+"training": run options}`. The family (stylegan2, progan or dcgan; default
+stylegan2) names the network classes; the "training" block is checked by
+tf_stylegan.run.options. The "auto" preset sizes itself from the dataset
 resolution and replica count with the stylegan2-ada formulas.
 """
 
@@ -10,13 +12,23 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from tf_stylegan.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from tf_stylegan.networks.discriminator import Discriminator
 from tf_stylegan.networks.generator import Generator
+from tf_stylegan.networks.progan import ProGANDiscriminator, ProGANGenerator
+
+FAMILY_NETWORKS = {
+    "stylegan2": (Generator, Discriminator),
+    "progan": (ProGANGenerator, ProGANDiscriminator),
+    "dcgan": (DCGANGenerator, DCGANDiscriminator),
+}
+PRESET_KEYS = {"family", "description", "resolution", "auto", "G", "D", "training"}
 
 
 def config_dirs() -> list[Path]:
@@ -45,10 +57,25 @@ class Preset:
     G: dict[str, Any]
     D: dict[str, Any]
     training: dict[str, Any]
+    family: str = "stylegan2"
 
-    def build(self) -> tuple[Generator, Discriminator]:
-        """Fresh, randomly initialised (G, D) for this preset."""
-        return Generator(**self.G, name="generator"), Discriminator(**self.D, name="discriminator")
+    @property
+    def classes(self) -> tuple[type, type]:
+        return FAMILY_NETWORKS[self.family]
+
+    def build(self):
+        """Fresh, randomly initialised (G, D) for this preset, built."""
+        nets = []
+        for cls, kwargs, name in zip(self.classes, (self.G, self.D), ("generator", "discriminator")):
+            try:
+                net = cls(**kwargs, name=name)
+            except TypeError as exc:
+                raise ValueError(f"preset {self.name!r}: its {name} settings do not fit {cls.__name__} "
+                                 f"({exc}).") from None
+            if not net.built:
+                net.build()
+            nets.append(net)
+        return tuple(nets)
 
 
 def _find(name_or_path: str) -> Path:
@@ -62,6 +89,19 @@ def _find(name_or_path: str) -> Path:
     raise ValueError(
         f"Unknown preset {name_or_path!r}: not a JSON file, and not one of {preset_names()}."
     )
+
+
+def preset_family(name_or_path: str) -> str:
+    """The family of a preset (stylegan2, progan or dcgan), without sizing it for a dataset."""
+    path = _find(name_or_path)
+    try:
+        spec = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}).") from None
+    family = spec.get("family", "stylegan2") if isinstance(spec, dict) else None
+    if family not in FAMILY_NETWORKS:
+        raise ValueError(f"{path}: family {family!r} is not one of {sorted(FAMILY_NETWORKS)}.")
+    return family
 
 
 def auto_settings(resolution: int, replicas: int = 1) -> dict[str, Any]:
@@ -101,9 +141,17 @@ def load_preset(
         spec = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc}).") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path}: a preset is a JSON object.")
     missing = {"G", "D", "training"} - set(spec)
     if missing:
         raise ValueError(f"{path}: a preset needs the fields {sorted(missing)}.")
+    unknown = sorted(set(spec) - PRESET_KEYS)
+    if unknown:
+        raise ValueError(f"{path}: unknown preset fields {unknown} (a preset has {sorted(PRESET_KEYS)}).")
+    family = spec.get("family", "stylegan2")
+    if family not in FAMILY_NETWORKS:
+        raise ValueError(f"{path}: family {family!r} is not one of {sorted(FAMILY_NETWORKS)}.")
     G, D, training = (copy.deepcopy(spec[k]) for k in ("G", "D", "training"))
     res = resolution or spec.get("resolution") or fallback_resolution
     if not res:
@@ -116,13 +164,16 @@ def load_preset(
             batch=auto["batch"], g_lr=auto["lr"], d_lr=auto["lr"],
             r1_gamma=auto["r1_gamma"], ema_kimg=auto["ema_kimg"],
         )
-    for kw in (G, D):
+    for kw, cls in zip((G, D), FAMILY_NETWORKS[family]):
         kw["img_resolution"] = int(res)
-        if c_dim is not None:
+        if c_dim is not None and "c_dim" in inspect.signature(cls.__init__).parameters:
             kw["c_dim"] = int(c_dim)
+        elif c_dim:
+            raise ValueError(f"{path.stem}: {cls.__name__} is unconditional; it cannot take labels (drop --cond, or "
+                             "use a StyleGAN2 preset or cgan for labels).")
         if img_channels is not None:
             kw["img_channels"] = int(img_channels)
     return Preset(
         name=path.stem, description=spec.get("description", ""), resolution=int(res),
-        G=G, D=D, training=training,
+        G=G, D=D, training=training, family=family,
     )

@@ -312,3 +312,41 @@ class AdaController:
         """The new p after one interval whose mean sign of D(real) was `mean_sign`."""
         step = tf.cast(batch * self.interval, tf.float32) / (self.kimg * 1000.0)
         return tf.clip_by_value(p + tf.sign(mean_sign - self.target) * step, 0.0, 1.0)
+
+
+class AdaptiveAugment:
+    """ADA with its state: the pipe, the probability p, and the sign accumulator that moves p.
+
+    `p` and `signs` ([sum of sign(D(real)), count]) are variables kept by the
+    first replica, so they are checkpointed and a resumed run continues them.
+    With `target` None, p stays fixed.
+
+    Args:
+      stages: the pipe's stages (see `AugmentPipe`).
+      p: the initial (or fixed) probability.
+      target, interval, kimg: the controller (see `AdaController`); target None = fixed p.
+    """
+
+    def __init__(self, stages: str = "bgc", p: float = 0.0, target: float | None = 0.6, interval: int = 4,
+                 kimg: float = 500.0):
+        import keras
+
+        self.pipe = AugmentPipe(stages)
+        self.controller = None if target is None else AdaController(target, interval, kimg)
+        self.interval = int(interval)
+        self.p = keras.Variable(check_probability(p), trainable=False, name="ada_p",
+                                aggregation="only_first_replica")
+        self.signs = keras.Variable([0.0, 0.0], trainable=False, name="ada_signs", aggregation="only_first_replica")
+
+    def __call__(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        return self.pipe(images, self.p, seed)
+
+    def update(self, sign_sum: tf.Tensor, global_batch: tf.Tensor, step: tf.Tensor) -> None:
+        """Accumulates sign(D(real)) of a step; at the end of every interval moves p towards the target."""
+        if self.controller is None:
+            return
+        signs = self.signs.assign_add(tf.stack([sign_sum, tf.cast(global_batch, tf.float32)]))
+        due = tf.equal((step + 1) % self.interval, 0)
+        mean_sign = signs[0] / tf.maximum(signs[1], 1.0)
+        self.p.assign(tf.where(due, self.controller.adjust(self.p, mean_sign, global_batch), self.p))
+        self.signs.assign(tf.where(due, tf.zeros(2), signs))

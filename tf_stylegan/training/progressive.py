@@ -122,10 +122,10 @@ class ProgressiveSchedule:
         needed = self.full_resolution_img()
         if total_kimg * 1000 <= needed:
             raise ValueError(
-                f"the progressive schedule does not reach {self.target_resolution}px within --kimg={total_kimg:g}: "
+                f"the progressive schedule does not reach {self.target_resolution}px within kimg={total_kimg:g}: "
                 f"fading in every resolution from {self.start_resolution}px takes {needed / 1000:g} kimg "
-                f"(stable {self.stable_kimg:g} + fade {self.fade_kimg:g} kimg per resolution). Raise --kimg, "
-                "or lower --stable-kimg/--fade-kimg."
+                f"(stable {self.stable_kimg:g} + fade {self.fade_kimg:g} kimg per resolution). Raise kimg, "
+                "or lower stable_kimg / fade_kimg."
             )
 
     def stage_at(self, nimg: int) -> Stage:
