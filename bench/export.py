@@ -1,12 +1,14 @@
-"""Serving latency and size: SavedModel vs TFLite (float32, float16, int8) at res 64 and 256.
+"""Serving latency and size: SavedModel (fp32, bf16), ONNX and TFLite (float32, float16, int8) at res 64 and 256.
 
     .venv/bin/python bench/export.py [--resolutions 64,256] [--runs 10]
 
 Builds the generator of the `auto` preset at each resolution (random weights:
 latency and size do not depend on the values), exports it, and times one
 image (batch 1) per call after a warm-up: the SavedModel's serving_default
-through tf.saved_model.load, and each TFLite variant through the LiteRT
-interpreter with 2 threads. Prints one JSON object.
+through tf.saved_model.load (fp32 with variables; bf16 frozen), the
+in-process frozen bf16 graph (networks.inference) for comparison, ONNX
+through onnxruntime, and each TFLite variant through the LiteRT interpreter
+with 2 threads. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tf_stylegan.export import export_saved_model  # noqa: E402
+from tf_stylegan.export.onnx import export_onnx  # noqa: E402
+from tf_stylegan.export.saved_model import bf16_generator  # noqa: E402
 from tf_stylegan.export.tflite import QUANTIZATIONS, export_tflite  # noqa: E402
 from tf_stylegan.networks.presets import load_preset  # noqa: E402
 
@@ -59,6 +63,21 @@ def main() -> None:
             zt, psi = tf.constant(z), tf.constant(1.0)
             row["saved_model"] = {"bytes": dir_size(sm), "ms": round(timed(
                 lambda serve=serve, zt=zt, psi=psi: serve(z=zt, truncation_psi=psi), args.runs), 2)}
+            sm16 = export_saved_model(G, os.path.join(tmp, "sm16", "1"), precision="bf16")
+            serve16 = tf.saved_model.load(sm16).signatures["serving_default"]
+            row["saved_model_bf16"] = {"bytes": dir_size(sm16), "ms": round(timed(
+                lambda serve=serve16, zt=zt, psi=psi: serve(z=zt, truncation_psi=psi), args.runs), 2)}
+            from tf_stylegan.networks.inference import frozen_generator
+
+            inproc = frozen_generator(bf16_generator(G))
+            row["in_process_frozen_bf16"] = {"ms": round(timed(lambda f=inproc, zt=zt: f(zt), args.runs), 2)}
+            import onnxruntime
+
+            onnx_path = export_onnx(G, os.path.join(tmp, "g.onnx"))[0]
+            session = onnxruntime.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+            feeds = {"z": z, "truncation_psi": np.float32(1.0)}
+            row["onnx"] = {"bytes": os.path.getsize(onnx_path), "ms": round(timed(
+                lambda session=session, feeds=feeds: session.run(None, feeds), args.runs), 2)}
             for q in QUANTIZATIONS:
                 path = export_tflite(G, os.path.join(tmp, f"g_{q}.tflite"), q)
                 interp = Interpreter(model_path=path, num_threads=2)

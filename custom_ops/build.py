@@ -25,7 +25,8 @@ DEFAULT_OUT = os.path.join(os.path.dirname(HERE), "tf_stylegan", "ops", "_tf_sty
 CC_SOURCES = ["bias_act.cc", "upfirdn2d.cc"]
 CU_SOURCES = ["bias_act.cu", "upfirdn2d.cu"]
 # -march=native: the library is built on the machine that runs it and is never shipped.
-DEFAULT_CXXFLAGS = "-O3 -march=native -fno-math-errno"
+# -Wno-interference-size: TensorFlow's bundled Eigen headers trip this GCC 12 warning hundreds of times.
+DEFAULT_CXXFLAGS = "-O3 -march=native -fno-math-errno -Wno-interference-size"
 
 
 def _run(cmd: list[str]) -> None:

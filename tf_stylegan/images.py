@@ -44,6 +44,13 @@ def tile(images: np.ndarray, cols: int, rows: int) -> np.ndarray:
     return canvas
 
 
+def zoom(image: np.ndarray, factor: int) -> np.ndarray:
+    """A uint8 HWC image enlarged `factor` times by nearest neighbour (pixel art stays crisp)."""
+    if factor < 1:
+        raise ValueError(f"zoom must be >= 1, got {factor}.")
+    return image if factor == 1 else np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
 def save_image(image: np.ndarray, path: str) -> None:
     """Writes a uint8 HWC image (PNG/JPEG/WebP by extension) atomically."""
     from PIL import Image

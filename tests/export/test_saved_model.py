@@ -169,3 +169,25 @@ def test_nan_ws_to_synthesis(exported):
     ws[0, 0, 0] = np.nan
     with pytest.raises(tf.errors.InvalidArgumentError, match="ws holds NaN or Inf"):
         sig(ws=tf.constant(ws))
+
+
+def test_bf16_saved_model_keeps_its_bfloat16_graph_and_the_picture(tmp_path):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    G = Generator(z_dim=16, w_dim=16, img_resolution=32, mapping_layers=2, channel_base=512, channel_max=32,
+                  noise_seed=0)
+    path = export_saved_model(G, str(tmp_path / "bf16" / "1"), precision="bf16")
+    proto = saved_model_pb2.SavedModel()
+    with open(f"{path}/saved_model.pb", "rb") as fh:
+        proto.ParseFromString(fh.read())
+    graph = proto.meta_graphs[0].graph_def
+    nodes = [n for f in graph.library.function for n in f.node_def]
+    assert any(n.op == "Conv2D" and n.attr["T"].type == tf.bfloat16 for n in nodes)  # the convs run in bf16
+    z = np.random.RandomState(0).standard_normal([8, 16]).astype(np.float32)
+    served = tf.saved_model.load(path).signatures["serving_default"]
+    images = served(z=tf.constant(z), truncation_psi=tf.constant(1.0))["images"].numpy().astype(np.float64)
+    exact = to_uint8(G(z, noise_mode="const")).numpy().astype(np.float64)
+    psnr = 10 * np.log10(255.0**2 / np.mean((images - exact) ** 2))
+    assert psnr >= 40, psnr
+    with pytest.raises(ValueError, match="precision must be fp32 or bf16"):
+        export_saved_model(G, str(tmp_path / "x"), precision="fp16")

@@ -66,6 +66,11 @@ def test_every_family_trains_snapshots_resumes_exports_and_loads(tmp_path, name)
     assert (out / "grid.png").exists() and (out / "G_ema.keras").exists()
     record = json.loads((out / "options.json").read_text())
     assert record["family"] == SMALL[name]["family"] and record["options"]["batch"] == 4
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out / "logs")).Reload()
+    assert events.PluginTagToContent("hparams")  # the options, in the HPARAMS tab
+    assert "snapshot" in events.Tags()["tensors"]  # the grids as images (scalars come every 10 steps)
 
     # convert.load(run_dir) rebuilds every family, and its G_ema is the snapshot's.
     nets = load(str(out))

@@ -8,7 +8,7 @@ import pytest
 from conftest import run_tool
 from PIL import Image
 
-import tf_stylegan  # noqa: F401
+import tf_stylegan.networks  # noqa: F401  (registers the layers for load_model)
 from tf_stylegan.images import to_uint8
 from tf_stylegan.networks import Generator
 from tf_stylegan.video import read_video

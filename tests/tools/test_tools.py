@@ -9,15 +9,15 @@ import numpy as np
 from conftest import data_path, run_tool
 from PIL import Image
 
-import tf_stylegan  # noqa: F401  (registers the layers for load_model)
+import tf_stylegan.networks  # noqa: F401  (registers the layers for load_model)
 
 
 def test_convert_then_generate(tmp_path):
     out = tmp_path / "converted"
     run_tool("tf_stylegan.tools.convert", f"--src={data_path('tf1_small.pkl')}", f"--outdir={out}")
     assert sorted(os.listdir(out)) == ["D.keras", "G.keras", "G_ema.keras"]
-    # In a user's fresh process, `import tf_stylegan` is all that load_model needs.
-    probe = "import tf_stylegan, keras, sys; print(type(keras.models.load_model(sys.argv[1])).__name__)"
+    # In a user's fresh process, importing tf_stylegan.networks is all that load_model needs.
+    probe = "import tf_stylegan.networks, keras, sys; print(type(keras.models.load_model(sys.argv[1])).__name__)"
     proc = subprocess.run([sys.executable, "-c", probe, str(out / "G_ema.keras")], capture_output=True, text=True)
     assert proc.stdout.strip() == "Generator", proc.stderr
     G = keras.models.load_model(out / "G_ema.keras")

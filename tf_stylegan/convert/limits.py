@@ -66,7 +66,7 @@ class ReadLimits:
                 f"reading the file would take more than {self.max_bytes:,} bytes "
                 f"({self.used:,} used, {nbytes:,} more asked); a file this small cannot hold a "
                 "network that large, so it is malformed or hostile. For a genuinely huge network, "
-                "raise the budget: load(path, max_bytes=...) or --max_read_gb.",
+                "raise the budget: load(path, max_bytes=...) or the tools' --max_read_gb.",
             )
         self.used += nbytes
 

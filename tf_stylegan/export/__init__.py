@@ -1,4 +1,4 @@
-"""Exports of trained generators (SavedModel for TF Serving)."""
+"""Exports of trained generators: SavedModel (TF Serving), TFLite (tflite.py) and ONNX (onnx.py)."""
 
 from tf_stylegan.export.saved_model import export_saved_model
 

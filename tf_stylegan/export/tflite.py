@@ -26,6 +26,9 @@ QUANTIZATIONS = ("float32", "float16", "int8")
 @override_impl("ref")  # exports never contain the custom ops
 def tflite_bytes(G: Generator, quantization: str = "float32", truncation_psi: float = 1.0) -> bytes:
     """The converted flatbuffer."""
+    from tf_stylegan.export.saved_model import check_exportable
+
+    check_exportable(G)
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"TFLite quantization {quantization!r}: choose one of {', '.join(QUANTIZATIONS)}.")
     specs = [tf.TensorSpec([None, G.z_dim], tf.float32, name="z")]

@@ -5,24 +5,22 @@
 
 Every family (StyleGAN2 configs A-F, ProGAN, DCGAN/CGAN) is a preset with a
 "family" key and runs through `Run`; the same callbacks work in `model.fit`.
+The names below load on first use, so that reading the option schema (as
+tools.train does to make its flags) loads no TensorFlow.
 """
 
-from tf_stylegan.run.callbacks import (
-    AccuracyRollback,
-    Checkpoint,
-    DivergenceRollback,
-    Export,
-    LRBalance,
-    LRSchedule,
-    Metrics,
-    SnapshotGrid,
-    StatsLog,
-    TrainingError,
-)
-from tf_stylegan.run.driver import Run, fit_loop, train
-from tf_stylegan.run.options import SCHEMA, OptionError
+import importlib
 
-__all__ = [
-    "SCHEMA", "AccuracyRollback", "Checkpoint", "DivergenceRollback", "Export", "LRBalance", "LRSchedule", "Metrics",
-    "OptionError", "Run", "SnapshotGrid", "StatsLog", "TrainingError", "fit_loop", "train",
-]
+_WHERE = {
+    **dict.fromkeys(["AccuracyRollback", "Checkpoint", "DivergenceRollback", "Export", "LRBalance", "LRSchedule",
+                     "Metrics", "SnapshotGrid", "StatsLog", "TrainingError"], "callbacks"),
+    **dict.fromkeys(["Run", "fit_loop", "train"], "driver"),
+    **dict.fromkeys(["SCHEMA", "OptionError"], "options"),
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"tf_stylegan.run.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'tf_stylegan.run' has no attribute {name!r}")

@@ -441,12 +441,12 @@ class Export(keras.callbacks.Callback):
         export_saved_model(self.model.G_ema, self.path, overwrite=True)  # only ever an export of ours
 
 
-class ProgressBar(keras.callbacks.Callback):
-    """A progress bar in images up to `target`, with kimg, speed and the main losses."""
+class ProgressBar(_StepCallback):
+    """A progress bar in images up to `target`, and one line per `every_kimg`: kimg, speed, losses and ETA."""
 
-    def __init__(self, target: int, enabled: bool = True):
+    def __init__(self, target: int, enabled: bool = True, every_kimg: float | None = None):
         super().__init__()
-        self.target, self.enabled = target, enabled
+        self.target, self.enabled, self.every_kimg = target, enabled, every_kimg
         self.bar = None
         self.recent: list[tuple[float, int]] = []
 
@@ -455,15 +455,26 @@ class ProgressBar(keras.callbacks.Callback):
 
         nimg = int(self.model.nimg.numpy())
         self.bar = tqdm(total=self.target, initial=min(nimg, self.target), unit="img", unit_scale=True,
-                        disable=not self.enabled, desc="training")
+                        disable=not self.enabled, desc="training", leave=False)
         self.recent = [(time.time(), nimg)]
+
+    def rate(self) -> float:
+        return (self.recent[-1][1] - self.recent[0][1]) / max(self.recent[-1][0] - self.recent[0][0], 1e-9)
 
     def on_train_batch_end(self, batch, logs=None):
         nimg = int(self.model.nimg.numpy())
         self.recent = (self.recent + [(time.time(), nimg)])[-50:]
-        rate = (self.recent[-1][1] - self.recent[0][1]) / max(self.recent[-1][0] - self.recent[0][0], 1e-9)
         self.bar.update(max(min(nimg, self.target) - self.bar.n, 0))
-        self.bar.set_postfix_str(f"kimg {nimg / 1000:.1f} img/s {rate:.1f}")
+        self.bar.set_postfix_str(f"kimg {nimg / 1000:.1f} img/s {self.rate():.1f}")
+        if self.every_kimg and self.crossed(self.every_kimg) and not (logs or {}).get(ROLLED_BACK):
+            eta = (self.target - nimg) / max(self.rate(), 1e-9)
+            losses = "  ".join(f"{k} {float(logs[k]):.3f}" for k in ("loss/G", "loss/D") if k in (logs or {}))
+            self.bar.write(f"kimg {nimg / 1000:7.1f}  img/s {self.rate():6.1f}  {losses}  eta {_minutes(eta)}")
 
     def on_train_end(self, logs=None):
         self.bar.close()
+
+
+def _minutes(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"

@@ -33,6 +33,7 @@ from tf_stylegan.run import callbacks as cb
 from tf_stylegan.run.checkpoints import CheckpointStore
 from tf_stylegan.run.families import build_model, data_source, dataset_info
 from tf_stylegan.run.options import SCHEMA, OptionError, RunOptions, changed_on_resume, check_value, resolve
+from tf_stylegan.run.precision import choose as choose_precision
 from tf_stylegan.training.base import GANModel
 
 LOG = logging.getLogger("tf_stylegan.train")
@@ -87,10 +88,13 @@ class Run:
         preset's; on resume, over the recorded run's (only those a resume may
         change may differ).
       callbacks: extra Keras callbacks, run first at every step.
+      max_read_bytes: the read budget of the init_from checkpoint (None: the loader's default).
     """
 
-    def __init__(self, overrides: Mapping[str, Any], callbacks: list[keras.callbacks.Callback] | None = None):
+    def __init__(self, overrides: Mapping[str, Any], callbacks: list[keras.callbacks.Callback] | None = None,
+                 max_read_bytes: int | None = None):
         self.extra_callbacks = list(callbacks or [])
+        self.max_read_bytes = max_read_bytes
         self.outdir = overrides.get("outdir")
         if not self.outdir:
             raise OptionError("--outdir is required.")
@@ -102,6 +106,12 @@ class Run:
         else:  # a fresh run; or one recorded before the one driver, whose recorded values count as given
             recorded = _legacy_options(record.get("options", {})) if record else {}
             self.opts, self.changed = self._fresh_options({**recorded, **overrides}), {}
+        if self.opts.get("precision") == "auto" or "precision" in overrides:  # recorded as the concrete choice
+            try:
+                self.opts.values["precision"], why = choose_precision(self.opts["precision"])
+            except ValueError as exc:
+                raise OptionError(str(exc)) from None
+            LOG.info("precision: %s (%s)", self.opts["precision"], why)
         self._check_folder()
         for side in ("g", "d"):  # a bad schedule fails now, not at the first step
             cb.parse_lr_schedule(self.opts[f"{side}_lr_schedule"], f"--{side}_lr_schedule")
@@ -266,7 +276,7 @@ class Run:
         from tf_stylegan.convert import load as load_checkpoint
         from tf_stylegan.training.transfer import transfer_weights
 
-        nets = load_checkpoint(path)
+        nets = load_checkpoint(path, max_bytes=self.max_read_bytes)
         for key in ("G", "D", "G_ema"):
             source = nets.get(key) or (nets.get("G_ema") if key == "G" else None)
             target = getattr(self.model, key)
@@ -303,7 +313,7 @@ class Run:
             callbacks.append(cb.Metrics(self._evaluator(), opts["metrics"], out, opts["snap"], writer=writer))
         if opts["export"]:
             callbacks.append(cb.Export(opts["export"]))
-        callbacks.append(cb.ProgressBar(self.target, opts["progress"]))
+        callbacks.append(cb.ProgressBar(self.target, opts["progress"], opts["snap"] if opts["progress"] else None))
         return callbacks
 
     def _evaluator(self):
@@ -313,6 +323,18 @@ class Run:
         inception = weights.inception_path(self.opts["inception"]) if needs_inception(self.opts["metrics"]) else None
         return Evaluator(self.opts["data"], inception, weights.cache_dir(), strategy=self.strategy,
                          progress=self.opts["progress"], lpips_paths=tuple(self.opts["lpips"]))
+
+    def _log_hparams(self, writer: tf.summary.SummaryWriter) -> None:
+        """The run's options in TensorBoard's HPARAMS tab (numbers, strings and flags as they are)."""
+        from tensorboard.plugins.hparams import api as hp
+
+        values = {"family": self.opts.family}
+        for key, value in self.opts.values.items():
+            if key in ("outdir", "resume", "progress") or value is None:
+                continue
+            values[key] = value if isinstance(value, (bool, int, float, str)) else json.dumps(value, default=str)
+        with writer.as_default():
+            hp.hparams(values, trial_id=os.path.basename(os.path.abspath(self.outdir)))
 
     def train(self) -> dict[str, float]:
         """Trains until kimg (or minutes); returns the last step's logs."""
@@ -324,6 +346,7 @@ class Run:
         if not self.resuming:
             self._write_record()
         writer = tf.summary.create_file_writer(os.path.join(self.outdir, "logs"))
+        self._log_hparams(writer)
         deadline = time.time() + self.opts["minutes"] * 60 if self.opts["minutes"] else float("inf")
         next_data = data_source(self.opts, self.info, self.model, self.strategy, self.preset.resolution)
 

@@ -25,7 +25,7 @@ from tf_stylegan.training.progressive import ProgressiveSchedule
 from tf_stylegan.training.stylegan2 import StyleGAN2
 
 FAMILY_MODELS: dict[str, type[GANModel]] = {"stylegan2": StyleGAN2, "progan": ProGAN, "dcgan": DCGAN}
-LOWP = {"fp32": None, "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+LOWP = {"fp32": None, "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}  # "auto" is resolved by the driver
 
 
 def model_kwargs(opts: RunOptions) -> dict[str, Any]:

@@ -23,7 +23,7 @@ FAMILIES = ("stylegan2", "progan", "dcgan")
 ALL = frozenset(FAMILIES)
 SG, PG, DC = frozenset({"stylegan2"}), frozenset({"progan"}), frozenset({"dcgan"})
 GROWING = SG | PG
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 class OptionError(ValueError):
@@ -106,8 +106,9 @@ SCHEMA: dict[str, Option] = {o.name: o for o in [
     _("cond", "bool", "Condition G and D on the dataset's labels (classes or tags).", default=False),
     _("resolution", "int", "Train at this resolution (default: the preset's, else the dataset's; a lower power of "
                            "two trains on box-filtered images).", optional=True, lo=4, hi=8192),
-    _("precision", "str", "bf16: fast on CPUs with AVX512-BF16/AMX; fp16: GPUs only (with loss scaling).",
-      families=SG, default="fp32", choices=PRECISIONS),
+    _("precision", "str", "auto: bf16 on CPUs with AVX512-BF16 or AMX, fp32 on other CPUs, fp16 on GPUs (the top "
+                          "resolutions, with conv_clamp and loss scaling); the choice is recorded and printed.",
+      families=SG, default="auto", choices=PRECISIONS),
     # -- optimisation
     _("g_lr", "float", "G learning rate (StyleGAN2: before the lazy-regularisation scaling).", default=COMPILE,
       lo=0, hi=10),

@@ -1,15 +1,39 @@
-"""Shared plumbing of the absl-flag programs."""
+"""Shared plumbing of the absl-flag programs: quiet consoles, hyphenated flags, readable errors.
+
+Framework output is hidden unless --verbose is given: TensorFlow's C++ log
+level is set here, before TensorFlow loads (every tool imports this module
+first, and `import tf_stylegan` loads no TensorFlow). Level 3 also hides
+TensorFlow's C++ ERROR lines, on purpose: its graph optimizer logs a
+harmless "remapper failed ... LeakyReluGrad" at error level whenever a
+bias + LeakyReLU has a gradient (it then simply does not fuse that pair), and
+a real failure still reaches Python as an exception. --verbose shows it all.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+VERBOSE = any(arg in ("--verbose", "--verbose=true", "--verbose=True") for arg in sys.argv)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if VERBOSE else "3")
 
 from absl import app, flags  # noqa: E402
+from absl import logging as absl_logging  # noqa: E402
+
+flags.DEFINE_boolean("verbose", False, "Show TensorFlow's and absl's log output and Python warnings.")
+flags.DEFINE_float("max_read_gb", None, "Memory a checkpoint may take while it is read (default: 8x the file's size "
+                   "+ 64 MiB, which every official network fits; raise it only for a file you trust).",
+                   lower_bound=0.001, upper_bound=4096)
+
+
+def max_read_bytes() -> int | None:
+    """--max_read_gb in bytes (None: the loader's default)."""
+    gb = flags.FLAGS.max_read_gb
+    return None if gb is None else int(gb * (1 << 30))
 
 
 def _normalise_argv(argv: list[str]) -> list[str]:
@@ -25,11 +49,45 @@ def _normalise_argv(argv: list[str]) -> list[str]:
     return out
 
 
+def import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with file descriptor 2 pointed at /dev/null: TF 2.21 writes an info line
+    about oneDNN (twice) to stderr before its log level applies. Import errors still raise."""
+    if "tensorflow" in sys.modules:
+        return
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def quiet_logs(verbose: bool) -> None:
+    """Our messages as plain lines on stderr; the frameworks' only with `verbose`."""
+    ours = logging.getLogger("tf_stylegan")
+    ours.setLevel(logging.INFO)
+    if not ours.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        ours.addHandler(handler)
+        ours.propagate = False
+    if not verbose:
+        absl_logging.set_verbosity(absl_logging.ERROR)
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore")
+
+
 def run(main: Callable[[list[str]], None]) -> None:
-    """Runs an absl main with hyphenated flags accepted and errors made readable."""
+    """Runs an absl main with hyphenated flags accepted, quiet logs and errors made readable."""
     argv = _normalise_argv(sys.argv)
 
     def wrapped(args):
+        quiet_logs(flags.FLAGS.verbose)
+        if not flags.FLAGS.verbose:
+            import_tensorflow_quietly()
         try:
             main(args)
         except (ValueError, OSError) as exc:
@@ -88,7 +146,7 @@ def load_generator(path: str):
     """The generator of a .keras file or checkpoint (G_ema, else G), through convert.load."""
     from tf_stylegan.convert import load
 
-    nets = load(path)
+    nets = load(path, max_bytes=max_read_bytes())
     G = nets.get("G_ema") or nets.get("G")
     if G is None:
         raise ValueError(f"--network={path}: holds no generator (it has {sorted(nets)}).")

@@ -14,11 +14,12 @@ import os
 
 from absl import flags
 
-from tf_stylegan.tools._cli import run
+from tf_stylegan.tools._cli import max_read_bytes, run
 
 flags.DEFINE_string("src", None, "Checkpoint to convert: an NVlabs TF1 .pkl or a stylegan2-ada-pytorch .pkl.")
 flags.DEFINE_string("outdir", None, "Directory for G.keras, D.keras and G_ema.keras (created if missing).")
 flags.DEFINE_list("networks", ["G", "D", "G_ema"], "Which networks to write.")
+flags.DEFINE_boolean("overwrite", False, "Replace G.keras, D.keras and G_ema.keras if --outdir already has them.")
 flags.mark_flags_as_required(["src", "outdir"])
 FLAGS = flags.FLAGS
 
@@ -29,7 +30,11 @@ def main(argv):
     from tf_stylegan.convert import load
     from tf_stylegan.files import save_model_atomic
 
-    nets = load(FLAGS.src)
+    existing = [k for k in FLAGS.networks if os.path.lexists(os.path.join(FLAGS.outdir, f"{k}.keras"))]
+    if existing and not FLAGS.overwrite:
+        raise ValueError(f"--outdir={FLAGS.outdir}: already has {', '.join(k + '.keras' for k in existing)}; pass "
+                         "--overwrite to replace them, or choose another folder.")
+    nets = load(FLAGS.src, max_bytes=max_read_bytes())
     unknown = sorted(set(FLAGS.networks) - set(nets))
     if unknown:
         raise ValueError(f"--networks: {unknown} not in the checkpoint (it has {sorted(nets)}).")

@@ -26,8 +26,8 @@ flags.DEFINE_string("inception", None, "FID Inception weights (default: the cach
 flags.DEFINE_list("lpips", [], "LPIPS-VGG16 weights for PPL: torchvision's vgg16 .pth and lpips' v0.1 vgg.pth "
                   "(or one .npz of ours).")
 flags.DEFINE_string("cache_dir", None, "Cache for weights and dataset features.")
-flags.DEFINE_enum("precision", "fp32", ["fp32", "bf16"], "Feature network precision (bf16: faster on CPUs "
-                  "with AVX512-BF16/AMX; see bench/metrics.py for its FID error).")
+flags.DEFINE_enum("precision", "auto", ["auto", "fp32", "bf16"], "Feature network precision. auto: bf16 on CPUs "
+                  "with AVX512-BF16/AMX (2x faster; bench/metrics.py measures its FID error), else fp32.")
 flags.DEFINE_integer("batch", 64, "Images per feature-network batch.", lower_bound=1, upper_bound=4096)
 flags.DEFINE_integer("max_real", None, "Use at most this many real images (default: all).", lower_bound=2)
 flags.DEFINE_float("trunc", 1.0, "Truncation psi for the generated images.")
@@ -47,11 +47,16 @@ def main(argv):
     for name in FLAGS.metrics:
         parse_metric(name)  # bad names fail before any work
     G = load_generator(FLAGS.network)
+    from tf_stylegan.run.precision import choose
+
+    precision, why = choose(FLAGS.precision)
+    precision = "fp32" if precision == "fp16" else precision  # the feature network has no float16 path
+    print(f"precision: {precision} ({why})")
     evaluator = Evaluator(
         FLAGS.data,
         weights.inception_path(FLAGS.inception, FLAGS.cache_dir) if needs_inception(FLAGS.metrics) else None,
         weights.cache_dir(FLAGS.cache_dir), lpips_paths=tuple(FLAGS.lpips),
-        dtype="mixed_bfloat16" if FLAGS.precision == "bf16" else "float32", batch_size=FLAGS.batch,
+        dtype="mixed_bfloat16" if precision == "bf16" else "float32", batch_size=FLAGS.batch,
         max_real=FLAGS.max_real, labels=FLAGS.labels, seed=FLAGS.seed)
     for record in evaluator.evaluate(G, FLAGS.metrics, snapshot=os.path.basename(FLAGS.network),
                                      truncation_psi=FLAGS.trunc):

@@ -36,6 +36,8 @@ flags.DEFINE_enum("noise_mode", "const", ["const", "random", "none"], "Noise inp
 flags.DEFINE_string("outdir", None, "Output directory (created if missing).")
 flags.DEFINE_string("grid", None, "Also write grid.png with COLSxROWS cells, e.g. 8x8; 'auto' = square.")
 flags.DEFINE_boolean("singles", True, "Write one PNG per seed.")
+flags.DEFINE_integer("zoom", 1, "Enlarge the grid this many times (nearest neighbour).", lower_bound=1,
+                     upper_bound=32)
 flags.DEFINE_integer("batch", 8, "Images per forward pass.", lower_bound=1, upper_bound=4096)
 check_finite("trunc", -10, 10)
 flags.mark_flag_as_required("outdir")
@@ -83,7 +85,7 @@ def tag_vector(G, tags: list[str], data: str | None):
 def main(argv):
     from tqdm import tqdm
 
-    from tf_stylegan.images import parse_grid, save_image, tile, to_uint8
+    from tf_stylegan.images import parse_grid, save_image, tile, to_uint8, zoom
 
     check_writable(FLAGS.outdir, "outdir", is_dir=True)
     seeds = parse_seeds(FLAGS.seeds)
@@ -107,7 +109,7 @@ def main(argv):
     images = np.concatenate(images)
     if FLAGS.grid:
         path = os.path.join(FLAGS.outdir, "grid.png")
-        save_image(tile(images, cols, rows), path)
+        save_image(zoom(tile(images, cols, rows), FLAGS.zoom), path)
         print(f"wrote {path} ({cols}x{rows})")
     print(f"wrote {len(images)} images to {FLAGS.outdir}")
 

@@ -14,10 +14,11 @@ size is centre-cropped and resized to the network's resolution, with a warning.
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 import numpy as np
-from absl import flags, logging
+from absl import flags
 
 from tf_stylegan.tools._cli import check_writable, class_vector, load_generator, run
 
@@ -47,8 +48,8 @@ def load_target(path: str, resolution: int, channels: int) -> np.ndarray:
         raise ValueError(f"--target={path}: {exc}.") from None
     arr = to_uint8(img, channels)
     if arr.shape[:2] != (resolution, resolution):
-        logging.warning("--target=%s is %dx%d; centre-cropping and resizing it to %dx%d.", path, arr.shape[1],
-                        arr.shape[0], resolution, resolution)
+        logging.getLogger("tf_stylegan").warning("--target=%s is %dx%d; centre-cropping and resizing it to %dx%d.",
+                                                 path, arr.shape[1], arr.shape[0], resolution, resolution)
         arr = fit(arr, resolution, "center-crop")
     return arr
 

@@ -16,7 +16,7 @@ The run folder is described in tf_stylegan/run/driver.py.
 
 from __future__ import annotations
 
-import logging
+import time
 
 from absl import flags
 
@@ -54,17 +54,25 @@ def overrides_from_flags() -> dict:
 def main(argv):
     from tf_stylegan.run import TrainingError
     from tf_stylegan.run.driver import Run
+    from tf_stylegan.tools._cli import max_read_bytes
 
-    logging.getLogger("tf_stylegan").setLevel(logging.INFO)
+    overrides = overrides_from_flags()
+    if FLAGS["max_read_gb"].present and not overrides.get("init_from"):
+        raise ValueError("--max_read_gb: applies to the checkpoint of --init_from only.")
     try:
-        runner = Run(overrides_from_flags())
+        runner = Run(overrides, max_read_bytes=max_read_bytes())
+        began = time.time()
         runner.train()
     except TrainingError as exc:
         raise ValueError(str(exc)) from None
-    out = runner.outdir
-    nimg = int(runner.model.nimg.numpy())
-    print(f"done: {nimg / 1000:.1f} kimg; {out}/G_ema.keras, grid {out}/grid.png"
-          + (f", SavedModel {runner.opts['export']}" if runner.opts["export"] else ""))
+    out, nimg = runner.outdir, int(runner.model.nimg.numpy())
+    print(f"done: {nimg / 1000:.1f} kimg in {(time.time() - began) / 60:.1f} min; wrote")
+    print(f"  grid         {out}/grid.png (snapshots in {out}/snapshots)")
+    print(f"  G_ema        {out}/G_ema.keras")
+    print(f"  checkpoints  {out}/checkpoints (continue with --outdir={out} --resume=latest)")
+    print(f"  TensorBoard  tensorboard --logdir {out}/logs")
+    if runner.opts["export"]:
+        print(f"  SavedModel   {runner.opts['export']}")
 
 
 def entry() -> None:

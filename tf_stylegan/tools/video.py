@@ -35,6 +35,8 @@ check_finite("trunc", -10, 10)
 check_finite("fps", 1, 240)
 check_finite("seconds", 0.05, 600)
 flags.DEFINE_string("out", None, "Output .mp4 or .gif.")
+flags.DEFINE_integer("zoom", 1, "Enlarge every frame this many times (nearest neighbour).", lower_bound=1,
+                     upper_bound=32)
 flags.mark_flags_as_required(["network", "out"])
 FLAGS = flags.FLAGS
 MAX_FRAMES = 100_000  # frames times grid cells: about an hour of a single walk at 30 fps
@@ -63,7 +65,7 @@ def render(G, ws: np.ndarray, batch: int):
 
 
 def main(argv):
-    from tf_stylegan.images import parse_grid, tile
+    from tf_stylegan.images import parse_grid, tile, zoom
     from tf_stylegan.networks.latents import mix_styles, style_layers, z_from_seeds
     from tf_stylegan.video import write_video
 
@@ -92,7 +94,7 @@ def main(argv):
         total = len(cells[0])
         streams = [render(G, ws, FLAGS.batch) for ws in cells]
         frames = (tile(np.stack(f), cols, rows) for f in zip(*streams))
-    write_video(frames, FLAGS.out, FLAGS.fps, total=total)
+    write_video((zoom(f, FLAGS.zoom) for f in frames), FLAGS.out, FLAGS.fps, total=total)
     print(f"wrote {FLAGS.out} ({total} frames at {FLAGS.fps:g} fps)")
 
 
