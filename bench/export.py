@@ -75,7 +75,7 @@ def main() -> None:
 
             onnx_path = export_onnx(G, os.path.join(tmp, "g.onnx"))[0]
             session = onnxruntime.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
-            feeds = {"z": z, "truncation_psi": np.float32(1.0)}
+            feeds = {"z": z, "truncation_psi": np.array(1.0, np.float32)}
             row["onnx"] = {"bytes": os.path.getsize(onnx_path), "ms": round(timed(
                 lambda session=session, feeds=feeds: session.run(None, feeds), args.runs), 2)}
             for q in QUANTIZATIONS:

@@ -39,3 +39,17 @@ def test_dataset_dest_equal_to_the_source_keeps_the_images(tmp_path):
     proc = run_tool("tf_stylegan.tools.dataset", f"--source={src}", f"--dest={src}", "--resolution=16", check=False)
     assert proc.returncode == 2 and "overlap" in proc.stderr
     assert sorted(os.listdir(src)) == ["0.png", "1.png", "2.png", "dataset.json"]
+
+
+def test_a_lost_checkpoint_state_file_neither_hides_nor_exposes_the_checkpoints(tmp_path):
+    out = tmp_path / "run"
+    base = ["tf_stylegan.tools.train", "--config=tiny", "--data=bundled:emoji64", f"--outdir={out}", "--batch=4",
+            "--checkpoint_every=1", "--snap=100"]
+    run_tool(*base, "--kimg=0.008")  # steps 1 and 2, each checkpointed
+    (out / "checkpoints" / "checkpoint").unlink()  # the state file, lost
+    proc = run_tool(*base, "--kimg=0.008", check=False)  # following the old advice: "drop --resume"
+    assert proc.returncode == 2 and "already holds checkpoints" in proc.stderr, proc.stderr[-500:]
+    assert (out / "checkpoints" / "ckpt-2.index").exists()
+    run_tool(*base, "--kimg=0.012", "--resume=latest")  # finds ckpt-2 by its files and goes on to step 3
+    assert sorted(p.name for p in (out / "checkpoints").glob("*.index")) == ["ckpt-1.index", "ckpt-2.index",
+                                                                              "ckpt-3.index"]

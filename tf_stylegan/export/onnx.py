@@ -19,10 +19,8 @@ import os
 import keras
 import tensorflow as tf
 
-from tf_stylegan.export.saved_model import check_exportable
+from tf_stylegan.export.saved_model import check_exportable, endpoints
 from tf_stylegan.files import atomic_path
-from tf_stylegan.images import to_uint8
-from tf_stylegan.networks.generator import Generator
 from tf_stylegan.ops import override_impl
 
 OPSET = 17
@@ -37,41 +35,7 @@ def require_tf2onnx():
     return tf2onnx
 
 
-def _functions(G: keras.Model) -> dict[str, tuple]:
-    """{file suffix: (function, input signature)} of the graphs to write."""
-    z = tf.TensorSpec([None, G.z_dim], tf.float32, name="z")
-    c = [tf.TensorSpec([None, G.c_dim], tf.float32, name="c")] if G.c_dim else []
-    if not isinstance(G, Generator):
-        def generate(z, c=None):
-            return {"images": to_uint8(G(z, c))}
-
-        return {"": (generate, [z, *c])}
-    psi = tf.TensorSpec([], tf.float32, name="truncation_psi")
-    ws_spec = tf.TensorSpec([None, G.num_ws, G.w_dim], tf.float32, name="ws")
-
-    def mapped(z, c, truncation_psi):
-        return G.mapping(z, c, truncation_psi=truncation_psi)
-
-    def images(ws):
-        return to_uint8(G.synthesis(ws, noise_mode="const", fused_modconv=False))
-
-    if G.c_dim:
-        def generate(z, c, truncation_psi):
-            return {"images": images(mapped(z, c, truncation_psi))}
-
-        def mapping(z, c, truncation_psi):
-            return {"ws": mapped(z, c, truncation_psi)}
-    else:
-        def generate(z, truncation_psi):
-            return {"images": images(mapped(z, None, truncation_psi))}
-
-        def mapping(z, truncation_psi):
-            return {"ws": mapped(z, None, truncation_psi)}
-
-    def synthesis(ws):
-        return {"images": images(ws)}
-
-    return {"": (generate, [z, *c, psi]), ".mapping": (mapping, [z, *c, psi]), ".synthesis": (synthesis, [ws_spec])}
+SUFFIXES = {"serving_default": "", "mapping": ".mapping", "synthesis": ".synthesis"}
 
 
 @override_impl("ref")  # exports never contain the custom ops
@@ -83,8 +47,8 @@ def export_onnx(G: keras.Model, path: str, overwrite: bool = False, opset: int =
     if not path.endswith(".onnx"):
         raise ValueError(f"{path}: an ONNX file name ends in .onnx.")
     written = []
-    for suffix, (fn, spec) in _functions(G).items():
-        target = path[: -len(".onnx")] + suffix + ".onnx"
+    for name, (fn, spec) in endpoints(G, checks=False).items():
+        target = path[: -len(".onnx")] + SUFFIXES[name] + ".onnx"
         if os.path.lexists(target) and not overwrite:
             raise ValueError(f"{target}: exists; allow overwriting it (--overwrite), or choose another name.")
         function = tf.function(fn, input_signature=spec)

@@ -65,27 +65,35 @@ def check_exportable(G: keras.Model) -> None:
                              "or Keras' layers, so it cannot be exported; export the generator without it.")
 
 
-def endpoints(G: keras.Model) -> dict[str, tuple]:
+def endpoints(G: keras.Model, checks: bool = True) -> dict[str, tuple]:
     """{signature name: (function, input signature)}: serving_default, mapping and synthesis for a
-    StyleGAN2 generator (with truncation), serving_default only for ProGAN and DCGAN ones."""
+    StyleGAN2 generator (with truncation), serving_default only for ProGAN and DCGAN ones.
+
+    `checks`: validate the inputs at run time (SavedModel); without them (ONNX, whose converters drop
+    assertions) truncation_psi is a scalar.
+    """
     z_spec = tf.TensorSpec([None, G.z_dim], tf.float32, name="z")
     c_specs = [tf.TensorSpec([None, G.c_dim], tf.float32, name="c")] if G.c_dim else []
+
+    def inputs(z, c):
+        return _checked_inputs(z, c, G) if checks else (z, c)
+
     if not isinstance(G, Generator):
         def generate(z, c=None):
-            z, c = _checked_inputs(z, c, G)
-            return {"images": to_uint8(G(z, c))}
+            return {"images": to_uint8(G(*inputs(z, c)))}
 
         return {"serving_default": (generate, [z_spec, *c_specs])}
-    psi_spec = tf.TensorSpec(None, tf.float32, name="truncation_psi")
+    psi_spec = tf.TensorSpec(None if checks else [], tf.float32, name="truncation_psi")
     ws_spec = tf.TensorSpec([None, G.num_ws, G.w_dim], tf.float32, name="ws")
 
     def mapped(z, c, truncation_psi):
-        z, c = _checked_inputs(z, c, G)
-        psi = _checked_psi(truncation_psi, tf.shape(z)[0])
-        return G.mapping.truncate(G.mapping(z, c), psi)
+        z, c = inputs(z, c)
+        if not checks:
+            return G.mapping(z, c, truncation_psi=truncation_psi)
+        return G.mapping.truncate(G.mapping(z, c), _checked_psi(truncation_psi, tf.shape(z)[0]))
 
     def images(ws):
-        return to_uint8(G.synthesis(ws, noise_mode="const"))
+        return to_uint8(G.synthesis(ws, noise_mode="const", fused_modconv=False))
 
     if G.c_dim:
         def generate(z, c, truncation_psi):
@@ -101,7 +109,7 @@ def endpoints(G: keras.Model) -> dict[str, tuple]:
             return {"ws": mapped(z, None, truncation_psi)}
 
     def synthesis(ws):
-        return {"images": images(_checked(ws, [None, G.num_ws, G.w_dim], "ws"))}
+        return {"images": images(_checked(ws, [None, G.num_ws, G.w_dim], "ws") if checks else ws)}
 
     specs = [z_spec, *c_specs, psi_spec]
     return {"serving_default": (generate, specs), "mapping": (mapping, specs), "synthesis": (synthesis, [ws_spec])}
