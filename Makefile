@@ -5,11 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out/demo
 
-# bash with pipefail, so that a failing command is not hidden by the filter after it.
-SHELL := /bin/bash
-.SHELLFLAGS := -o pipefail -c
-# pip warns about package locations a machine's pip.conf names but does not have; they are not ours to show.
-QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location" || true; }
+# pip's chatter (a machine's pip.conf naming missing package locations, setuptools' editable-install
+# banner) goes to .venv/pip.log, shown only when an install fails.
+QUIET_PIP := >>$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 
 .PHONY: venv weights ops ops-if-possible demo test lint bench clean
 
@@ -39,7 +37,6 @@ demo: venv
 		--nosingles --outdir=$(OUT)/faces
 	@$(BIN)/python -m tf_stylegan.tools.video --network=$(OUT)/G_ema.keras --seeds=0-5 --loop --grid=3x1 \
 		--seconds=0.6 --fps=20 --zoom=4 --out=$(OUT)/walk.gif
-	@echo "SavedModel:  saved_models/emoji32/1"
 
 # The compiled bias_act and upfirdn2d ops (custom_ops/): C++ kernels, plus the
 # CUDA ones when nvcc and a CUDA-enabled TensorFlow are present. Rebuilt when a
