@@ -43,7 +43,7 @@ def step_gflop_per_img(gan, res: int, batch: int = 8) -> float:
     options["output"] = "none"
     total = 0
     for step in range(16):
-        graph = gan._compiled_step(*gan.phases_at(step), None).get_concrete_function(spec).graph
+        graph = gan._compiled_step((gan.phases_at(step), None)).get_concrete_function(spec).graph
         total += model_analyzer.profile(graph, options=options).total_float_ops
     return total / (16 * batch) / 1e9
 
