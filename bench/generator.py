@@ -7,8 +7,8 @@ setting and one JSON summary: img/s, ms/batch, and the error of the image
 against the float32 non-fused output of the same weights (max-abs and
 relative RMS and PSNR over the image's range; bf16 keeps about 3 significant
 digits). A mode counts as correct when its PSNR against float32 is >= 40 dB.
-"speedup_vs_official" compares with the official PyTorch implementation's
-float32 figures on this machine kind (OFFICIAL_IMG_PER_S).
+Comparisons with the official implementation are measured in the same run by
+bench/peer.py.
 
     .venv/bin/python bench/generator.py [--seconds 3] [--res 32,64] [--batch 1,8]
 """
@@ -30,8 +30,6 @@ from tf_stylegan.networks import Generator  # noqa: E402
 from tf_stylegan.networks.inference import frozen_generator  # noqa: E402
 
 BASE = dict(z_dim=512, w_dim=512, channel_base=16384, channel_max=512, mapping_layers=8)
-# The official PyTorch implementation (float32) on this machine kind, img/s by (res, batch).
-OFFICIAL_IMG_PER_S = {(32, 1): 13.4, (32, 8): 7.4, (64, 1): 7.9, (64, 8): 4.9}
 
 
 def make_generator(res: int, dtype: str, fused: bool, weights=None) -> Generator:
@@ -79,7 +77,6 @@ def main() -> None:
                         rel = np.sqrt(np.mean(diff**2) / np.mean(ref_img**2))
                         peak = ref_img.max() - ref_img.min()
                         psnr = 20 * np.log10(peak / max(np.sqrt(np.mean(diff**2)), 1e-12))
-                        official = OFFICIAL_IMG_PER_S.get((res, batch))
                         rows.append(dict(
                             res=res, batch=batch, dtype=dtype, graph=graph,
                             modulation="fused" if fused else "non-fused",
@@ -87,7 +84,6 @@ def main() -> None:
                             max_abs_err_vs_fp32=float(f"{np.abs(diff).max():.3g}"),
                             rel_rms_err_vs_fp32=float(f"{rel:.3g}"),
                             psnr_db_vs_fp32=round(float(min(psnr, 240.0)), 1),
-                            speedup_vs_official=None if official is None else round(ips / official, 2),
                         ))
                         print(json.dumps(rows[-1]), flush=True)
     print(json.dumps(dict(

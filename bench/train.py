@@ -12,9 +12,10 @@ The roofline columns say how far a faster implementation could go on this
 machine: `gflop_per_img` is TF's count of the floating-point work in one
 cycle's step graphs (all four phase combinations, per image), `conv_peak_gflops`
 the measured rate of a bare 3x3, 512-channel convolution at this resolution and
-precision (the networks' dominant op), and `bound_vs_official` that peak over
-the official run's rate (its img/s times the same work): the speed-up over the
-official code an implementation running every op at the conv peak would reach.
+precision (the networks' dominant op). Comparisons with the official code are
+measured in the same run by bench/peer.py, which also reports `bound_vs_peer`:
+the conv peak over the official run's rate (its img/s times the same work),
+the speed-up an implementation running every op at the conv peak would reach.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ import subprocess
 import sys
 import time
 
-# The official PyTorch implementation (float32) on this machine kind: img/s and peak RSS (GB).
-OFFICIAL = {32: (1.35, 2.7), 64: (0.81, 3.5)}
 NETS = dict(z_dim=512, w_dim=512, mapping_layers=8, channel_base=16384, channel_max=512)
 
 
@@ -90,18 +89,13 @@ def child(res: int, precision: str, cycles: int) -> dict:
     assert all(np.isfinite(float(v)) for v in logs.values())
     ips = 16 * cycles * 8 / elapsed
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    official_ips, official_rss = OFFICIAL.get(res, (None, None))
     work = step_gflop_per_img(gan, res)
     peak = conv_peak_gflops(res, precision)
     return dict(res=res, precision=precision, batch=8, img_per_s=round(ips, 2),
                 sec_per_step=round(elapsed / (16 * cycles), 3), first_cycle_s=round(compile_s, 1),
                 peak_rss_gb=round(rss_gb, 2),
-                speedup_vs_official=round(ips / official_ips, 2) if official_ips else None,
-                official_img_per_s=official_ips, official_peak_rss_gb=official_rss,
                 gflop_per_img=round(work, 1), achieved_gflops=round(ips * work, 1),
-                conv_peak_gflops=round(peak, 1), efficiency_vs_conv_peak=round(ips * work / peak, 2),
-                official_gflops=round(official_ips * work, 1) if official_ips else None,
-                bound_vs_official=round(peak / (official_ips * work), 2) if official_ips else None)
+                conv_peak_gflops=round(peak, 1), efficiency_vs_conv_peak=round(ips * work / peak, 2))
 
 
 def main() -> None:
