@@ -76,7 +76,8 @@ SCHEMA: dict[str, Option] = {o.name: o for o in [
                        "dcgan, cgan, ...) or a JSON path.", default="auto", in_preset=False),
     _("resume", "str", "'latest' (this --outdir's newest good checkpoint) or a checkpoint path.", optional=True,
       in_preset=False),
-    _("init_from", "str", "Start from these weights: a run, .keras or checkpoint of ours, or an official .pkl.",
+    _("init_from", "str", "Start from these weights: a run, .keras or checkpoint of ours, an official .pkl, or a "
+                          "bundled network (bundled:emoji32).",
       optional=True, in_preset=False),
     # -- how long, how often
     _("kimg", "float", "Train until this many thousand real images have been shown (default: the preset's; a "
@@ -154,6 +155,11 @@ SCHEMA: dict[str, Option] = {o.name: o for o in [
       lo=0, hi=1),
     _("ada_interval", "int", "Steps between updates of ADA's p.", families=SG, default=MODEL, lo=1, hi=10**6),
     _("ada_kimg", "float", "kimg for ADA's p to move from 0 to 1.", families=SG, default=MODEL, lo=1e-6, hi=1e7),
+    _("loss", "str", "The objective: logistic (StyleGAN2's non-saturating loss with R1) or r3gan (the relativistic "
+                     "pairing loss with R1 and R2 at r1_gamma, Huang et al. 2024).", families=SG, default=MODEL,
+      choices=("logistic", "r3gan")),
+    _("freeze_d", "int", "Freeze D's first N blocks from the image side (FreezeD, for fine-tuning with "
+                         "--init_from on small data).", families=SG, default=MODEL, lo=0, hi=64),
     # -- progressive growing (ProGAN, StyleGAN2 configs A-D)
     _("start_res", "int", "Progressive growing: the first resolution.", families=GROWING, default=SCHEDULE, lo=4,
       hi=8192),

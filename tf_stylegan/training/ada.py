@@ -339,7 +339,8 @@ class AdaptiveAugment:
         self.signs = keras.Variable([0.0, 0.0], trainable=False, name="ada_signs", aggregation="only_first_replica")
 
     def __call__(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        return self.pipe(images, self.p, seed)
+        with tf.name_scope("ada"):  # so that profiles can tell the pipe's ops from D's
+            return self.pipe(images, self.p, seed)
 
     def update(self, sign_sum: tf.Tensor, global_batch: tf.Tensor, step: tf.Tensor) -> None:
         """Accumulates sign(D(real)) of a step; at the end of every interval moves p towards the target."""

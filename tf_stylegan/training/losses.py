@@ -1,4 +1,5 @@
-"""GAN losses: StyleGAN2's non-saturating logistic, R1 and path length; ProGAN's WGAN-GP with drift."""
+"""GAN losses: StyleGAN2's non-saturating logistic, R1 and path length; the relativistic pairing loss
+of R3GAN; ProGAN's WGAN-GP with drift."""
 
 from __future__ import annotations
 
@@ -16,8 +17,20 @@ def d_logistic(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
     return tf.nn.softplus(fake_logits) + tf.nn.softplus(-real_logits)
 
 
+def g_relativistic(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """Per-sample G loss softplus(D(x) - D(G(z))) of the relativistic pairing GAN (R3GAN, Huang et al.
+    2024): each generated image is scored against the real one it is paired with."""
+    return tf.nn.softplus(real_logits - fake_logits)
+
+
+def d_relativistic(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """Per-sample D loss softplus(D(G(z)) - D(x)) of the relativistic pairing GAN."""
+    return tf.nn.softplus(fake_logits - real_logits)
+
+
 def r1_penalty(D, real_img: tf.Tensor, real_c, **d_kwargs) -> tuple[tf.Tensor, tf.Tensor]:
-    """(per-sample |grad_x D(x)|^2, D(x)) on real images (Mescheder et al. 2018)."""
+    """(per-sample |grad_x D(x)|^2, D(x)) on real images (R1, Mescheder et al. 2018); on generated
+    images the same term is R2."""
     with tf.GradientTape() as tape:
         tape.watch(real_img)
         logits = tf.cast(D(real_img, real_c, **d_kwargs), tf.float32)

@@ -5,6 +5,8 @@ Per minibatch, as the official code runs them:
   Greg   every `g_reg_interval`     path length on batch / pl_batch_shrink, x interval
   Dmain  every step                 logistic loss on real and generated images
   Dreg   every `d_reg_interval`     R1 on real images, x interval
+With loss="r3gan" the main phases use R3GAN's relativistic pairing loss (Huang
+et al. 2024) and Dreg adds R2, the same penalty on generated images, to R1.
 Each phase is its own optimizer step (so a regularised step applies the G or D
 optimizer twice), and Adam's lr and betas are scaled by c = k / (k + 1)
 (`lazy_adam`). The phases due at a step are part of the key that selects a
@@ -34,8 +36,11 @@ from tf_stylegan.training.ada import AdaptiveAugment
 from tf_stylegan.training.augment import diff_augment, parse_policy
 from tf_stylegan.training.base import SUMMED, GANModel, clone_generator
 from tf_stylegan.training.progressive import ProgressiveSchedule, Stage, reals_at
+from tf_stylegan.training.transfer import freeze_blocks
 
-__all__ = ["StyleGAN2", "clone_generator", "lazy_adam", "lr_scale"]
+__all__ = ["LOSSES", "StyleGAN2", "clone_generator", "lazy_adam", "lr_scale"]
+
+LOSSES = ("logistic", "r3gan")
 
 
 def lr_scale(reg_interval: int | None) -> float:
@@ -92,6 +97,11 @@ class StyleGAN2(GANModel):
       lazy_regularization: False folds R1 into every Dmain step and path length
         into every Gmain step (the paper's configs A-B) and leaves Adam unscaled.
       schedule: progressive growing (configs A-D); G and D must be built with growing=True.
+      loss: "logistic" (StyleGAN2's non-saturating logistic loss with R1) or
+        "r3gan" (the relativistic pairing loss with R1 and R2 at r1_gamma;
+        ADA then adapts to the mean sign of D(real) - D(fake)).
+      freeze_d: D's first this many blocks (from the image side) keep their
+        weights (FreezeD, Mo et al. 2020: for fine-tuning on small data).
 
     Example:
       >>> gan = StyleGAN2(G, D, r1_gamma=1.0)
@@ -124,6 +134,8 @@ class StyleGAN2(GANModel):
         ada_kimg: float = 500.0,
         schedule: ProgressiveSchedule | None = None,
         lazy_regularization: bool = True,
+        loss: str = "logistic",
+        freeze_d: int = 0,
         **kwargs,
     ):
         augment = augment or None
@@ -138,6 +150,10 @@ class StyleGAN2(GANModel):
                                  "(architecture 'orig'), as the configs A-D presets do.")
             if augment:
                 raise ValueError("augmentation with progressive growing is not supported (augment=None).")
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; the losses are {', '.join(LOSSES)}.")
+        self.loss, self.freeze_d = loss, int(freeze_d)
+        freeze_blocks(D, self.freeze_d)
         self.ada = None
         if augment == "ada":
             self.ada = AdaptiveAugment(ada_stages, ada_p, ada_target, ada_interval, ada_kimg)
@@ -160,6 +176,10 @@ class StyleGAN2(GANModel):
                                        aggregation="only_first_replica")
         self.last_pl = self.add_weight(name="last_pl", shape=(), initializer="zeros", trainable=False,
                                        aggregation="only_first_replica")
+        self.last_r2 = None
+        if loss == "r3gan":
+            self.last_r2 = self.add_weight(name="last_r2", shape=(), initializer="zeros", trainable=False,
+                                           aggregation="only_first_replica")
         # The official phase list; a regulariser that is off, or folded into its main phase, has none.
         greg = self.lazy_regularization and bool(g_reg_interval) and self.pl_weight > 0
         dreg = self.lazy_regularization and bool(d_reg_interval) and self.r1_gamma > 0
@@ -252,11 +272,15 @@ class StyleGAN2(GANModel):
 
     # ------------------------------------------------------------- phases
     def _Gmain(self, b: _Batch, logs: dict) -> None:
-        """Non-saturating G loss (+ path length every step without lazy regularisation)."""
+        """Non-saturating (or relativistic) G loss (+ path length every step without lazy regularisation)."""
         seed = fold(b.seed, "Gmain")
         with tf.GradientTape() as tape:
             fake_logits = self._d(self._generate(b, seed), b.c, fold(b.seed, "Gmain_aug"), b)
-            loss_g = tf.reduce_mean(losses.g_nonsaturating(fake_logits))
+            if self.loss == "r3gan":
+                real_logits = tf.stop_gradient(self._d(b.reals, b.c, fold(b.seed, "Gmain_aug_real"), b))
+                loss_g = tf.reduce_mean(losses.g_relativistic(real_logits, fake_logits))
+            else:
+                loss_g = tf.reduce_mean(losses.g_nonsaturating(fake_logits))
             total = loss_g
             if self.fold_pl:
                 penalty, pl_mean = self._path_length(b, fold(b.seed, "Greg"))
@@ -275,35 +299,60 @@ class StyleGAN2(GANModel):
         self._record(self.last_pl, penalty, pl_mean)
 
     def _Dmain(self, b: _Batch, logs: dict) -> None:
-        """Logistic D loss (+ R1 on the same D(real) every step without lazy regularisation)."""
+        """Logistic (or relativistic) D loss (+ R1, and R2 for r3gan, on the same D outputs every step
+        without lazy regularisation)."""
         fake = tf.stop_gradient(self._generate(b, fold(b.seed, "Dmain")))
+        r3gan = self.loss == "r3gan"
         with tf.GradientTape() as tape:
-            fake_logits = self._d(fake, b.c, fold(b.seed, "Dmain_aug_fake"), b)
+            if self.fold_r1 and r3gan:
+                fakes = self._augment(fake, fold(b.seed, "Dmain_aug_fake"))
+                r2, fake_logits = losses.r1_penalty(self.D, fakes, b.c, **b.d_alpha)
+            else:
+                fake_logits = self._d(fake, b.c, fold(b.seed, "Dmain_aug_fake"), b)
             if self.fold_r1:
                 reals = self._augment(b.reals, fold(b.seed, "Dmain_aug_real"))
                 r1, real_logits = losses.r1_penalty(self.D, reals, b.c, **b.d_alpha)
             else:
                 real_logits = self._d(b.reals, b.c, fold(b.seed, "Dmain_aug_real"), b)
-            loss_d = tf.reduce_mean(losses.d_logistic(real_logits, fake_logits))
-            total = loss_d + (tf.reduce_mean(r1) * (self.r1_gamma / 2) if self.fold_r1 else 0.0)
+            if r3gan:
+                loss_d = tf.reduce_mean(losses.d_relativistic(real_logits, fake_logits))
+            else:
+                loss_d = tf.reduce_mean(losses.d_logistic(real_logits, fake_logits))
+            total = loss_d
+            if self.fold_r1:
+                total += tf.reduce_mean(r1 + r2 if r3gan else r1) * (self.r1_gamma / 2)
         logs["D_grad_norm"] = self.minimize(self.d_optimizer, tape, total, self.D.trainable_variables)
         if self.fold_r1:
             self._record(self.last_r1, tf.reduce_mean(r1))
+            if r3gan:
+                self._record(self.last_r2, tf.reduce_mean(r2))
         logs["loss/D"] = loss_d
         logs["D_real"] = tf.reduce_mean(real_logits)
         logs["D_fake"] = tf.reduce_mean(fake_logits)
         logs["D_real_acc"] = tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
         logs["D_fake_acc"] = tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))
-        logs[SUMMED + "sign"] = tf.reduce_sum(tf.sign(real_logits))  # for ADA
+        # For ADA: the sign of D(real), or, for the relativistic loss, whose logits only count relative
+        # to their pair, of D(real) - D(fake).
+        logs[SUMMED + "sign"] = tf.reduce_sum(tf.sign(real_logits - fake_logits if r3gan else real_logits))
 
     def _Dreg(self, b: _Batch, logs: dict) -> None:
-        """R1 on the images D sees (augmented reals), its own step every d_reg_interval, times the interval."""
+        """R1 on the images D sees (augmented reals; for r3gan also R2 on augmented generated images), its
+        own step every d_reg_interval, times the interval."""
+        if self.loss == "r3gan":
+            fake = tf.stop_gradient(self._generate(b, fold(b.seed, "Dreg")))
         with tf.GradientTape() as tape:
             reals = self._augment(b.reals, fold(b.seed, "Dreg_aug"))
             r1, _ = losses.r1_penalty(self.D, reals, b.c, **b.d_alpha)
-            loss = tf.reduce_mean(r1) * (self.r1_gamma / 2) * self.d_reg_interval
+            penalty = tf.reduce_mean(r1)
+            if self.loss == "r3gan":
+                fakes = self._augment(fake, fold(b.seed, "Dreg_aug_fake"))
+                r2, _ = losses.r1_penalty(self.D, fakes, b.c, **b.d_alpha)
+                penalty += tf.reduce_mean(r2)
+            loss = penalty * (self.r1_gamma / 2) * self.d_reg_interval
         self.minimize(self.d_optimizer, tape, loss, self.D.trainable_variables)
         self._record(self.last_r1, tf.reduce_mean(r1))
+        if self.loss == "r3gan":
+            self._record(self.last_r2, tf.reduce_mean(r2))
 
     def replica_step(self, data, phases: tuple[str, ...], stage: Stage | None = None):
         reals, c = self.unpack(data)
@@ -321,6 +370,8 @@ class StyleGAN2(GANModel):
             if phase.name in phases:
                 getattr(self, f"_{phase.name}")(b, logs)
         logs["r1_penalty"] = tf.identity(self.last_r1)
+        if self.last_r2 is not None:
+            logs["r2_penalty"] = tf.identity(self.last_r2)
         logs["pl_penalty"] = tf.identity(self.last_pl)
         logs["pl_mean"] = tf.identity(self.pl_mean)
         logs["batch"] = batch
@@ -338,5 +389,5 @@ class StyleGAN2(GANModel):
             "g_reg_interval": self.g_reg_interval, "d_reg_interval": self.d_reg_interval, "augment": self.augment,
             "ada_stages": self.ada_stages, "ada_p": float(self.ada_p.numpy()), "ada_target": self.ada_target,
             "ada_interval": self.ada_interval, "ada_kimg": self.ada_kimg,
-            "lazy_regularization": self.lazy_regularization,
+            "lazy_regularization": self.lazy_regularization, "loss": self.loss, "freeze_d": self.freeze_d,
         }
