@@ -1,12 +1,18 @@
-"""Rebuild the bundled emoji64 dataset from Noto Color Emoji and Unicode's emoji data.
+"""Rebuild the bundled emoji datasets from their artwork and Unicode's emoji data.
 
     apt-get install fonts-noto-color-emoji unicode-data   # Debian
-    .venv/bin/python scripts/build_emoji64.py
+    .venv/bin/python scripts/build_emoji.py --set=emoji64
+    npm pack @lobehub/fluent-emoji-3d@1.1.0               # or its tarball from registry.npmjs.org
+    .venv/bin/python scripts/build_emoji.py --set=fluent64 --artwork=lobehub-fluent-emoji-3d-1.1.0.tgz
 
-Renders the face and person emoji (smileys, people, gestures, roles, fantasy
-characters; every skin tone) at 64x64 on white, and takes their labels from
-emoji-test.txt: a coarse category, the skin tone and the gender. Writes
-tf_stylegan/data/bundled/emoji64.npz (deterministic for the same inputs).
+Both sets hold the same emoji: the face and person emoji of emoji-test.txt
+(smileys, people, gestures, roles, fantasy characters; every skin tone), at
+64x64 on white, with labels from emoji-test.txt (a coarse category, the skin
+tone and the gender). emoji64 renders them from the Noto Color Emoji font;
+fluent64 reads Microsoft's Fluent Emoji 3D images (MIT) from the npm package's
+tarball, a different artist and a 3D style, so that choices are not tuned to
+one set. Writes tf_stylegan/data/bundled/<set>.npz (deterministic for the same
+inputs).
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ import argparse
 import io
 import os
 import re
+import tarfile
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 EMOJI_TEST = "/usr/share/unicode/emoji/emoji-test.txt"
-OUT = os.path.join(os.path.dirname(__file__), "..", "tf_stylegan", "data", "bundled", "emoji64.npz")
+BUNDLED_DIR = os.path.join(os.path.dirname(__file__), "..", "tf_stylegan", "data", "bundled")
+SETS = ("emoji64", "fluent64")
 
 # emoji-test.txt subgroup -> our coarse category.
 CATEGORIES = {
@@ -63,6 +71,7 @@ def gender_of(name: str) -> str:
 
 
 def render(codes, font, resolution: int) -> np.ndarray | None:
+    """The emoji drawn with the font, or None where the font has no single glyph for it."""
     text = "".join(chr(int(c, 16)) for c in codes)
     canvas = Image.new("RGBA", (160, 160), (255, 255, 255, 0))
     ImageDraw.Draw(canvas).text((0, 0), text, font=font, embedded_color=True)
@@ -72,6 +81,33 @@ def render(codes, font, resolution: int) -> np.ndarray | None:
     glyph = canvas.crop(bbox)
     if glyph.width > 140:  # a sequence the font has no single glyph for
         return None
+    return on_white_square(glyph, resolution)
+
+
+class ArtworkTarball:
+    """Emoji images in an npm tarball, named by their lowercase codepoints joined with "-"."""
+
+    def __init__(self, path: str):
+        self.tar = tarfile.open(path)
+        self.members = {}
+        for m in self.tar.getmembers():
+            stem, _, ext = os.path.basename(m.name).rpartition(".")
+            if m.isfile() and ext in ("png", "webp") and m.size < 16 << 20:
+                self.members[stem.lower()] = m
+
+    def read(self, codes, resolution: int) -> np.ndarray | None:
+        names = ("-".join(codes).lower(), "-".join(c for c in codes if c != "FE0F").lower())
+        member = next((self.members[n] for n in names if n in self.members), None)
+        if member is None:
+            return None
+        with Image.open(io.BytesIO(self.tar.extractfile(member).read())) as image:
+            image = image.convert("RGBA")
+            bbox = image.getbbox()
+            return None if bbox is None else on_white_square(image.crop(bbox), resolution)
+
+
+def on_white_square(glyph: Image.Image, resolution: int) -> np.ndarray:
+    """An RGBA glyph centred on a white square, resized to resolution (Lanczos)."""
     side = max(glyph.size)
     square = Image.new("RGBA", (side, side), (255, 255, 255, 0))
     square.paste(glyph, ((side - glyph.width) // 2, (side - glyph.height) // 2))
@@ -82,16 +118,26 @@ def render(codes, font, resolution: int) -> np.ndarray | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--font", default=FONT)
+    parser.add_argument("--set", choices=SETS, required=True)
+    parser.add_argument("--font", default=FONT, help="emoji64: the Noto Color Emoji font")
+    parser.add_argument("--artwork", help="fluent64: the @lobehub/fluent-emoji-3d npm tarball")
     parser.add_argument("--emoji-test", default=EMOJI_TEST)
     parser.add_argument("--resolution", type=int, default=64)
-    parser.add_argument("--out", default=OUT)
+    parser.add_argument("--out", help="default: tf_stylegan/data/bundled/<set>.npz")
     args = parser.parse_args()
-    font = ImageFont.truetype(args.font, 109)
+    out = args.out or os.path.join(BUNDLED_DIR, f"{args.set}.npz")
+    if args.set == "emoji64":
+        font = ImageFont.truetype(args.font, 109)
+        draw = lambda codes: render(codes, font, args.resolution)  # noqa: E731
+    else:
+        if not args.artwork:
+            parser.error("--set=fluent64 needs --artwork=PATH of the npm tarball")
+        artwork = ArtworkTarball(args.artwork)
+        draw = lambda codes: artwork.read(codes, args.resolution)  # noqa: E731
     images, names, codes_out, category, skin, gender = [], [], [], [], [], []
     skipped = 0
     for codes, name, subgroup in read_emoji_test(args.emoji_test):
-        img = render(codes, font, args.resolution)
+        img = draw(codes)
         if img is None:
             skipped += 1
             continue
@@ -119,12 +165,12 @@ def main() -> None:
         gender=np.array(gender, np.int32), gender_names=np.array(GENDER_NAMES),
         tags=tags, tag_vocab=np.array(TAG_VOCAB),
     )
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    tmp = args.out + ".tmp"
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    tmp = out + ".tmp"
     with open(tmp, "wb") as f:
         f.write(buf.getvalue())
-    os.replace(tmp, args.out)
-    print(f"{len(images)} images ({skipped} skipped) -> {args.out} ({len(buf.getvalue()) / 1e6:.1f} MB)")
+    os.replace(tmp, out)
+    print(f"{len(images)} images ({skipped} skipped) -> {out} ({len(buf.getvalue()) / 1e6:.1f} MB)")
     for i, n in enumerate(CATEGORY_NAMES):
         print(f"  {n}: {int(np.sum(np.array(category) == i))}")
 

@@ -63,6 +63,21 @@ def test_bundled_emoji(tmp_path):
     assert cat.shape == (4, 5)
 
 
+def test_the_second_bundled_set_holds_the_same_emoji_by_another_artist():
+    from tf_stylegan.data.bundled import bundled_names, load_arrays
+
+    assert bundled_names() == ["emoji64", "fluent64"]
+    noto, noto_tags, vocab = load_arrays("emoji64")
+    fluent, fluent_tags, fluent_vocab = load_arrays("fluent64")
+    assert fluent.shape == noto.shape == (1112, 64, 64, 3) and fluent.dtype == np.uint8
+    np.testing.assert_array_equal(fluent_tags, noto_tags)
+    assert fluent_vocab == vocab
+    # On white, and not the same pictures: the mean absolute difference is large.
+    assert np.all(fluent[:, 0, 0] == 255) and np.abs(fluent.astype(int) - noto).mean() > 20
+    x, _ = next(iter(load("bundled:fluent64", batch_size=8)))
+    assert x.shape == (8, 64, 64, 3) and -1 <= float(np.min(x)) and float(np.max(x)) <= 1
+
+
 def test_missing_dataset_is_explained(tmp_path):
     with pytest.raises(DatasetError, match="no dataset.json"):
         load(str(tmp_path), batch_size=4)

@@ -1,8 +1,12 @@
-"""The dataset that ships inside the package: `bundled:emoji64`.
+"""The datasets that ship inside the package: `bundled:emoji64` and `bundled:fluent64`.
 
-1,112 face and person emoji from Noto Color Emoji at 64x64 on white
-(see bundled/NOTICE), labelled with a coarse category (smiley, person,
-gesture, role, fantasy), skin tone and gender from Unicode's emoji data.
+The same 1,112 face and person emoji at 64x64 on white, drawn by two artists
+(see bundled/NOTICE): emoji64 from Noto Color Emoji (flat), fluent64 from
+Microsoft's Fluent Emoji 3D (rendered, shaded). Both are labelled with a
+coarse category (smiley, person, gesture, role, fantasy), skin tone and
+gender from Unicode's emoji data. fluent64 is the second set on which
+training choices are measured (bench/quality.py), and the small target of
+transfer learning from emoji64.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import os
 
 import numpy as np
 
-BUNDLED = {"emoji64": "emoji64.npz"}
+BUNDLED = {"emoji64": "emoji64.npz", "fluent64": "fluent64.npz"}
 LABEL_KINDS = ("tags", "category", "skin_tone", "none")
 
 
