@@ -1,33 +1,111 @@
-"""FID per training minute on the bundled data: ADA vs DiffAugment vs no augmentation, in one run.
+"""Quality per CPU-minute: training variants x datasets x seeds, each under the same wall-clock budget.
 
-    .venv/bin/python bench/quality.py --minutes=20 --inception=.cache/weights/fid_helper_default_1.pt
+    .venv/bin/python bench/quality.py --inception=.cache/weights/fid_helper_default_1.pt \
+        --variants=cpu32-before,cpu32 --data=bundled:emoji64,bundled:fluent64 --seeds=0,1,2 \
+        --minutes=20 --marks=10
 
-Trains the preset (default cpu32, bfloat16) for --minutes of wall time per
-variant, one after the other, then computes FID of G_ema (--num-gen samples,
-truncation 1) against all real images of bundled:emoji64 with the FID
-Inception. Prints one JSON object with FID, kimg and the final ADA p per
-variant, and an untrained G's FID for scale; grids and networks stay in
---outdir/<variant>.
+Runs one after another (never side by side, so each has the whole machine).
+A variant is a preset plus option values, every one of which a user can set
+too (VARIANTS below; --variant NAME=JSON adds one). Each run trains for
+--minutes of wall time (tracing included, as a user waits for it) and keeps
+G_ema at each of --marks minutes; afterwards FID of G_ema (--num-gen samples,
+truncation 1) against all real images of the dataset is computed at every
+mark and at the end.
+
+Per data, variant and mark the table gives FID as mean, sample standard
+deviation, min and max over the seeds, and the means of kimg, img/s, D's late
+accuracies and ADA's largest p, with the grids. A finished run's figures are
+kept in OUTDIR/<data>/<variant>/seed<N>/result.json and reused, so a table can
+grow over several sittings (a run cut off before its result starts again);
+--fresh ignores them. The JSON goes to --json; --table prints the markdown
+table of a JSON written before.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
+import shutil
+import statistics
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 
-import keras  # noqa: E402
+# name -> {"config": preset, "preset": {"G"/"D"/"training": overrides of the preset's sections},
+#          "options": run options (tf_stylegan.run.options.SCHEMA)}
+VARIANTS: dict[str, dict] = {
+    "cpu32-before": {"config": os.path.join(HERE, "presets", "cpu32-before.json"),
+                     "about": "cpu32 as it was before this harness (ADA, lr 0.002, batch 16)"},
+    "cpu32": {"config": "cpu32", "about": "the cpu32 preset as it is now"},
+    "none": {"config": "cpu32", "options": {"augment": ""}, "about": "cpu32 without augmentation"},
+    "diffaugment": {"config": "cpu32", "options": {"augment": "color,translation,cutout"},
+                    "about": "cpu32 with DiffAugment instead of ADA"},
+    "grow": {"config": "cpu32-grow", "about": "progressive growing 8 -> 32 px"},
+    "r3gan": {"config": "cpu32", "options": {"loss": "r3gan", "pl_weight": 0, "style_mixing_prob": 0},
+              "about": "R3GAN's relativistic pairing loss with R1 + R2, no path length, no mixing"},
+    "no-pl": {"config": "cpu32", "options": {"pl_weight": 0}, "about": "cpu32 without path length"},
+    "lr3e-3": {"config": "cpu32", "options": {"g_lr": 0.003, "d_lr": 0.003}, "about": "learning rates 0.003"},
+    "batch32": {"config": "cpu32", "options": {"batch": 32}, "about": "batch 32"},
+    "ema5": {"config": "cpu32", "options": {"ema_kimg": 5}, "about": "G_ema half-life 5 kimg"},
+    "gamma0.3": {"config": "cpu32", "options": {"r1_gamma": 0.3}, "about": "R1 gamma 0.3"},
+    "mapping4": {"config": "cpu32", "preset": {"G": {"mapping_layers": 4}}, "about": "4 mapping layers"},
+    "wide": {"config": "cpu32", "preset": {"G": {"channel_base": 4096, "channel_max": 256},
+                                           "D": {"channel_base": 4096, "channel_max": 256}},
+             "about": "twice the channels"},
+    "ada-fast": {"config": "cpu32", "options": {"ada_kimg": 5}, "about": "ADA's p adapts 4x faster"},
+    "ada-target0.5": {"config": "cpu32", "options": {"ada_target": 0.5}, "about": "ADA target 0.5"},
+    "reg8": {"config": "cpu32", "options": {"d_reg_interval": 8, "g_reg_interval": 8},
+             "about": "lazy regularisation every 8 steps"},
+    "finetune": {"config": "cpu32", "options": {"init_from": "bundled:emoji32"},
+                 "about": "fine-tuning the pretrained emoji32"},
+    "finetune-freezed2": {"config": "cpu32", "options": {"init_from": "bundled:emoji32", "freeze_d": 2},
+                          "about": "fine-tuning emoji32 with D's first 2 blocks frozen"},
+}
 
-from tf_stylegan.metrics.suite import Evaluator  # noqa: E402
-from tf_stylegan.run import Run  # noqa: E402
 
-VARIANTS = {"ada": "ada", "diffaugment": "color,translation,cutout", "none": ""}
+def preset_for(variant: dict, outdir: str) -> str:
+    """The variant's preset: its name, or a JSON written into `outdir` with the section overrides applied."""
+    from tf_stylegan.networks.presets import read_preset
+
+    if not variant.get("preset"):
+        return variant["config"]
+    spec = copy.deepcopy(read_preset(variant["config"])[1])
+    for section, values in variant["preset"].items():
+        if section not in ("G", "D", "training"):
+            raise ValueError(f"a variant overrides the preset sections G, D and training, not {section!r}.")
+        spec.setdefault(section, {}).update(values)
+    path = os.path.join(outdir, "preset.json")
+    with open(path, "w") as f:
+        json.dump(spec, f, indent=1)
+    return path
 
 
-def _late_statistics(stats_path: str, steps: int = 200) -> dict:
+class MinuteMarks:
+    """A Keras callback keeping copies of G_ema's weights (and the image count) at given training minutes."""
+
+    def __new__(cls, marks: list[float]):
+        import keras
+
+        class _Marks(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.pending, self.saved, self.start = sorted(marks), {}, None
+
+            def on_train_begin(self, logs=None):
+                self.start = time.time()
+
+            def on_train_batch_end(self, batch, logs=None):
+                while self.pending and time.time() - self.start >= self.pending[0] * 60:
+                    mark = self.pending.pop(0)
+                    self.saved[mark] = ([w.numpy() for w in self.model.G_ema.weights], int(self.model.nimg.numpy()))
+
+        return _Marks()
+
+
+def late_statistics(stats_path: str, steps: int = 200) -> dict:
     """D's accuracy on reals and fakes over the last `steps` steps (how far D is ahead) and the largest p."""
     rows = [json.loads(line) for line in open(stats_path)]
     rows = [r for r in rows if "D_real_acc" in r]
@@ -39,45 +117,130 @@ def _late_statistics(stats_path: str, steps: int = 200) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--minutes", type=float, default=20.0)
-    parser.add_argument("--inception", required=True)
-    parser.add_argument("--config", default="cpu32")
-    parser.add_argument("--data", default="bundled:emoji64")
-    parser.add_argument("--precision", default="bf16")
-    parser.add_argument("--num-gen", type=int, default=2000)
-    parser.add_argument("--variants", default="ada,diffaugment,none")
-    parser.add_argument("--outdir", default="out/quality")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -> dict:
+    """Trains one variant with one seed for the budget; returns its figures (and writes result.json)."""
+    import keras
 
-    evaluator = Evaluator(args.data, args.inception, os.path.join(args.outdir, "cache"), progress=False)
+    from tf_stylegan.run import Run
+
+    outdir = os.path.join(args.outdir, data.replace(":", "_").replace("/", "_"), name, f"seed{seed}")
+    result_path = os.path.join(outdir, "result.json")
+    if os.path.isfile(result_path) and not args.fresh:
+        with open(result_path) as f:
+            return json.load(f)
+    if os.path.isdir(outdir):  # an earlier run of this harness, cut off: start again
+        shutil.rmtree(outdir)
+    os.makedirs(outdir)
+    config = preset_for(variant, outdir)
+    keras.backend.clear_session()
+    marks = MinuteMarks([m for m in args.marks if m < args.minutes])
+    run = Run(dict(data=data, outdir=os.path.join(outdir, "run"), config=config, kimg=1e6, minutes=args.minutes,
+                   snap=1e6, checkpoint_every=10**9, progress=False, seed=seed, **variant.get("options", {})),
+              callbacks=[marks])
+    start = time.time()
+    run.train()
+    seconds = time.time() - start
     fid_name = f"fid{args.num_gen}_full"
-    out = {"config": args.config, "data": args.data, "precision": args.precision, "minutes": args.minutes,
-           "num_gen": args.num_gen, "threads": os.cpu_count(), "variants": {}}
-    for variant in args.variants.split(","):
-        outdir = os.path.join(args.outdir, variant)
-        keras.backend.clear_session()
-        run = Run(dict(data=args.data, outdir=outdir, config=args.config, kimg=100000, precision=args.precision,
-                       augment=VARIANTS[variant], minutes=args.minutes, snap=10000, checkpoint_every=1000,
-                       progress=False, seed=args.seed))
-        if "untrained_fid" not in out:
-            out["untrained_fid"] = round(evaluator.evaluate(run.model.G_ema, [fid_name])[0]["results"][fid_name], 2)
-        start = time.time()
-        run.train()
-        seconds = time.time() - start
-        fid = evaluator.evaluate(run.model.G_ema, [fid_name])[0]["results"][fid_name]
-        out["variants"][variant] = {
-            "augment": VARIANTS[variant] or "none", "fid": round(fid, 2),
-            "kimg": round(int(run.model.nimg.numpy()) / 1000, 2), "train_seconds": round(seconds, 1),
-            "ada_p": round(float(run.model.ada_p.numpy()), 3), "grid": os.path.join(outdir, "grid.png"),
-            **_late_statistics(os.path.join(outdir, "stats.jsonl")),
-        }
-        print(json.dumps({variant: out["variants"][variant]}), flush=True)
-    if "ada" in out["variants"] and "none" in out["variants"]:
-        out["fid_ratio_ada_vs_none"] = round(out["variants"]["ada"]["fid"] / out["variants"]["none"]["fid"], 3)
-    print(json.dumps(out, indent=1))
+    G = run.model.G_ema
+    final = [w.numpy() for w in G.weights]
+    points = {**marks.saved, args.minutes: (final, int(run.model.nimg.numpy()))}
+    fids = {}
+    for minute, (weights, nimg) in sorted(points.items()):
+        G.set_weights(weights)
+        fid = evaluator.evaluate(G, [fid_name])[0]["results"][fid_name]
+        fids[f"{minute:g}"] = {"fid": round(fid, 2), "kimg": round(nimg / 1000, 2)}
+    nimg = int(run.model.nimg.numpy())
+    result = {"data": data, "variant": name, "seed": seed, "minutes": args.minutes, "marks": fids,
+              "kimg": round(nimg / 1000, 2), "img_per_s": round(nimg / seconds, 1),
+              "train_seconds": round(seconds, 1), "grid": os.path.join(outdir, "run", "grid.png"),
+              **late_statistics(os.path.join(outdir, "run", "stats.jsonl"))}
+    with open(result_path, "w") as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def summarise(results: list[dict]) -> dict:
+    """Mean, sample standard deviation, min and max of FID per mark over the seeds, and mean figures."""
+    out = {"seeds": [r["seed"] for r in results], "fid": {}}
+    for mark in results[0]["marks"]:
+        fids = [r["marks"][mark]["fid"] for r in results if mark in r["marks"]]
+        out["fid"][mark] = {"mean": round(statistics.fmean(fids), 2),
+                            "std": round(statistics.stdev(fids), 2) if len(fids) > 1 else None,
+                            "min": min(fids), "max": max(fids), "runs": fids}
+    for key in ("kimg", "img_per_s", "late_D_real_acc", "late_D_fake_acc", "ada_p_max"):
+        out[key] = round(statistics.fmean(r[key] for r in results), 3)
+    out["grids"] = [r["grid"] for r in results]
+    return out
+
+
+def table(summary: dict) -> str:
+    """The markdown table of a summary: one row per data and variant, FID mean +- std per mark."""
+    marks = sorted({m for d in summary["data"].values() for v in d.values() for m in v["fid"]}, key=float)
+    lines = ["| data | variant | " + " | ".join(f"FID at {m} min" for m in marks)
+             + " | kimg | img/s | D acc real/fake | ADA p max |",
+             "|---|---|" + "---|" * len(marks) + "---|---|---|---|"]
+    for data, variants in summary["data"].items():
+        for name, v in variants.items():
+            cells = []
+            for m in marks:
+                f = v["fid"].get(m)
+                cells.append("" if f is None else f"{f['mean']:.1f} +- {f['std'] or 0:.1f}")
+            lines.append(f"| {data} | {name} | " + " | ".join(cells)
+                         + f" | {v['kimg']:.1f} | {v['img_per_s']:.1f} | {v['late_D_real_acc']:.2f}/"
+                           f"{v['late_D_fake_acc']:.2f} | {v['ada_p_max']:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inception", help="the FID Inception weights (fid_helper_default_1.pt)")
+    parser.add_argument("--variants", default="cpu32-before,cpu32")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
+                        help='an extra variant, e.g. lr1e-3=\'{"config": "cpu32", "options": {"g_lr": 0.001}}\'')
+    parser.add_argument("--data", default="bundled:emoji64,bundled:fluent64")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--marks", default="10", help="earlier minutes at which FID is also measured")
+    parser.add_argument("--num-gen", type=int, default=2000)
+    parser.add_argument("--outdir", default=os.path.join(ROOT, "out", "quality"))
+    parser.add_argument("--json", default=os.path.join(ROOT, "docs", "bench_quality.json"))
+    parser.add_argument("--fresh", action="store_true", help="train again even where a result is kept")
+    parser.add_argument("--table", metavar="JSON", help="only print the markdown table of this JSON")
+    args = parser.parse_args()
+    if args.table:
+        with open(args.table) as f:
+            print(table(json.load(f)))
+        return
+    if not args.inception:
+        parser.error("--inception is required to train and measure")
+    variants = dict(VARIANTS)
+    for spec in args.variant:
+        name, _, body = spec.partition("=")
+        variants[name] = json.loads(body)
+    names = args.variants.split(",")
+    unknown = [n for n in names if n not in variants]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; known: {', '.join(variants)}")
+    args.marks = [float(m) for m in args.marks.split(",") if m]
+    seeds = [int(s) for s in args.seeds.split(",")]
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from tf_stylegan.metrics.suite import Evaluator
+
+    summary = {"minutes": args.minutes, "marks": args.marks, "num_gen": args.num_gen, "threads": os.cpu_count(),
+               "variants": {n: variants[n] for n in names}, "data": {}}
+    for data in args.data.split(","):
+        evaluator = Evaluator(data, args.inception, os.path.join(args.outdir, "cache"), progress=False)
+        summary["data"][data] = {}
+        for name in names:
+            results = []
+            for seed in seeds:
+                results.append(train_one(data, name, variants[name], seed, args, evaluator))
+                print(json.dumps(results[-1]), flush=True)
+            summary["data"][data][name] = summarise(results)
+            with open(args.json, "w") as f:
+                json.dump(summary, f, indent=1)
+    print(table(summary))
 
 
 if __name__ == "__main__":

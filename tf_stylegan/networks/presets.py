@@ -91,14 +91,22 @@ def _find(name_or_path: str) -> Path:
     )
 
 
-def preset_family(name_or_path: str) -> str:
-    """The family of a preset (stylegan2, progan or dcgan), without sizing it for a dataset."""
+def read_preset(name_or_path: str) -> tuple[Path, dict]:
+    """The preset's file and its JSON object, as written (not yet checked or sized)."""
     path = _find(name_or_path)
     try:
         spec = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc}).") from None
-    family = spec.get("family", "stylegan2") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path}: a preset is a JSON object.")
+    return path, spec
+
+
+def preset_family(name_or_path: str) -> str:
+    """The family of a preset (stylegan2, progan or dcgan), without sizing it for a dataset."""
+    path, spec = read_preset(name_or_path)
+    family = spec.get("family", "stylegan2")
     if family not in FAMILY_NETWORKS:
         raise ValueError(f"{path}: family {family!r} is not one of {sorted(FAMILY_NETWORKS)}.")
     return family
@@ -136,13 +144,7 @@ def load_preset(
       fallback_resolution: used when neither `resolution` nor the preset sets one
         (the dataset's resolution, for "auto").
     """
-    path = _find(name_or_path)
-    try:
-        spec = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc}).") from None
-    if not isinstance(spec, dict):
-        raise ValueError(f"{path}: a preset is a JSON object.")
+    path, spec = read_preset(name_or_path)
     missing = {"G", "D", "training"} - set(spec)
     if missing:
         raise ValueError(f"{path}: a preset needs the fields {sorted(missing)}.")
