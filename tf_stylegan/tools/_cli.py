@@ -97,6 +97,8 @@ def run(main: Callable[[list[str]], None]) -> None:
     app.run(wrapped, argv=argv)
 
 
+NETWORK_HELP = ("Generator: a .keras file, run folder or checkpoint of ours, an official .pkl, a rosinality .pt, or a "
+                "bundled network (bundled:emoji32); its G_ema is used.")
 MAX_SEED = 2**32 - 1  # numpy's RandomState takes seeds below 2**32
 MAX_SEEDS = 100_000
 

@@ -17,9 +17,9 @@ import os
 
 from absl import flags
 
-from tf_stylegan.tools._cli import check_finite, load_generator, run
+from tf_stylegan.tools._cli import NETWORK_HELP, check_finite, load_generator, run
 
-flags.DEFINE_string("network", None, "Generator: a .keras file or an official .pkl (G_ema is used).")
+flags.DEFINE_string("network", None, NETWORK_HELP)
 flags.DEFINE_string("data", None, "Dataset directory (tools.dataset) or bundled:emoji64.")
 flags.DEFINE_list("metrics", ["fid50k_full"], "Metrics, e.g. fid50k_full,kid50k_full,pr50k3_full (counts may vary).")
 flags.DEFINE_string("inception", None, "FID Inception weights (default: the cache; see tools.fetch_weights).")

@@ -19,9 +19,9 @@ import os
 
 from absl import flags
 
-from tf_stylegan.tools._cli import check_writable, load_generator, max_read_bytes, run
+from tf_stylegan.tools._cli import NETWORK_HELP, check_writable, load_generator, max_read_bytes, run
 
-flags.DEFINE_string("network", None, "Generator: a .keras file, an official .pkl or a rosinality .pt.")
+flags.DEFINE_string("network", None, NETWORK_HELP)
 flags.DEFINE_enum("format", "saved_model", ["saved_model", "tflite", "onnx", "ada_pkl"],
                   "What to write: a SavedModel, a TFLite file, or a stylegan2-ada-pytorch layout pickle (plain "
                   "dicts of numpy arrays plus init kwargs, for the PyTorch tools).")

@@ -16,9 +16,9 @@ import os
 import numpy as np
 from absl import flags
 
-from tf_stylegan.tools._cli import check_finite, check_writable, class_vector, parse_seeds, run
+from tf_stylegan.tools._cli import NETWORK_HELP, check_finite, check_writable, class_vector, parse_seeds, run
 
-flags.DEFINE_string("network", None, "Generator: a .keras file or an official .pkl (its G_ema).")
+flags.DEFINE_string("network", None, NETWORK_HELP)
 flags.DEFINE_string("config", None, "Instead of --network: a preset name or JSON (random weights, for smoke tests).")
 flags.DEFINE_integer("init_seed", 0, "Weight-initialisation seed with --config.", lower_bound=0,
                      upper_bound=2**31 - 1)

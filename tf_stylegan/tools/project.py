@@ -20,9 +20,9 @@ import os
 import numpy as np
 from absl import flags
 
-from tf_stylegan.tools._cli import check_writable, class_vector, load_generator, run
+from tf_stylegan.tools._cli import NETWORK_HELP, check_writable, class_vector, load_generator, run
 
-flags.DEFINE_string("network", None, "Generator: a .keras file, an official .pkl or a rosinality .pt.")
+flags.DEFINE_string("network", None, NETWORK_HELP)
 flags.DEFINE_string("target", None, "Image to project (PNG, JPEG, WebP, ...).")
 flags.DEFINE_string("outdir", None, "Output directory.")
 flags.DEFINE_integer("num_steps", 1000, "Optimisation steps.", lower_bound=1, upper_bound=1_000_000)

@@ -15,9 +15,17 @@ import os
 import numpy as np
 from absl import flags
 
-from tf_stylegan.tools._cli import check_finite, check_writable, class_vector, load_generator, parse_seeds, run
+from tf_stylegan.tools._cli import (
+    NETWORK_HELP,
+    check_finite,
+    check_writable,
+    class_vector,
+    load_generator,
+    parse_seeds,
+    run,
+)
 
-flags.DEFINE_string("network", None, "Generator: a .keras file, an official .pkl or a rosinality .pt.")
+flags.DEFINE_string("network", None, NETWORK_HELP)
 flags.DEFINE_string("rows", "85,100,75,458,1500", "Row seeds (the images whose styles are replaced).")
 flags.DEFINE_string("cols", "55,821,1789,293", "Column seeds (the style donors).")
 flags.DEFINE_string("styles", "coarse", "Layers taken from the column seed: coarse, middle, fine, 0-6, 0,1,2.")

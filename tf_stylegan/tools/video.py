@@ -15,9 +15,17 @@ from __future__ import annotations
 import numpy as np
 from absl import flags
 
-from tf_stylegan.tools._cli import check_finite, check_writable, class_vector, load_generator, parse_seeds, run
+from tf_stylegan.tools._cli import (
+    NETWORK_HELP,
+    check_finite,
+    check_writable,
+    class_vector,
+    load_generator,
+    parse_seeds,
+    run,
+)
 
-flags.DEFINE_string("network", None, "Generator: a .keras file, an official .pkl or a rosinality .pt.")
+flags.DEFINE_string("network", None, NETWORK_HELP)
 flags.DEFINE_enum("mode", "interp", ["interp", "style-mix"], "Interpolation walk, or coarse style mixing.")
 flags.DEFINE_string("seeds", "0-7", "Keyframe seeds, visited in order.")
 flags.DEFINE_enum("space", "w", ["z", "w"], "Interpolate in z (slerp) or w (lerp).")
