@@ -36,7 +36,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["tf_stylegan", "tf_stylegan.*"]),
-    package_data={"tf_stylegan.data": ["bundled/*.npz", "bundled/NOTICE"]},
+    package_data={"tf_stylegan.data": ["bundled/*.npz", "bundled/NOTICE"],
+                  "tf_stylegan": ["pretrained/*/*.keras", "pretrained/*/record.json", "pretrained/*/NOTICE"]},
     data_files=[("share/tf_stylegan/configs", sorted(glob.glob("configs/*.json")))],
     install_requires=[
         "keras==3.15.1",

@@ -13,6 +13,7 @@ from tf_stylegan.convert import ada, rosinality, tf1
 from tf_stylegan.convert.assign import assign_weights, canonical_variables, gather_tensors
 from tf_stylegan.convert.errors import CheckpointError
 from tf_stylegan.convert.limits import ReadLimits, shown
+from tf_stylegan.convert.pretrained import PREFIX, load_pretrained
 from tf_stylegan.convert.safe_pickle import TF1Network, safe_load
 from tf_stylegan.convert.torch_tensors import (
     LEGACY_MAGIC,
@@ -108,7 +109,8 @@ def load(path: str | os.PathLike, max_bytes: int | None = None) -> dict[str, ker
     files (returned as {"G_ema": model}) and our training runs: a run
     directory (its latest checkpoint) or a checkpoint prefix such as
     run/checkpoints/ckpt-3000. The architecture comes from the file's
-    own kwargs, checked before anything is built.
+    own kwargs, checked before anything is built. "bundled:NAME" loads a
+    network that ships with the package (`bundled:emoji32`).
 
     The file is treated as hostile: reading it may allocate at most
     `max_bytes` (default: 8x the file's size + 64 MiB; raise it for a huge
@@ -116,6 +118,8 @@ def load(path: str | os.PathLike, max_bytes: int | None = None) -> dict[str, ker
     and the place inside it.
     """
     path = os.fspath(path)
+    if path.startswith(PREFIX):
+        return load_pretrained(path[len(PREFIX):], max_bytes)
     run_dir = _run_dir(path)
     if run_dir is not None:
         return _load_run(run_dir, path)

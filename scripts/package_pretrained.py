@@ -1,0 +1,143 @@
+"""Turns a training run into a bundled network: tf_stylegan/pretrained/<name>/.
+
+    .venv/bin/python scripts/package_pretrained.py --run=RUN_DIR --name=emoji32 \
+        [--inception=.cache/weights/fid_helper_default_1.pt]
+
+Writes G_ema.keras and D.keras from the run's latest checkpoint, with their
+weights stored in float16 (they load into float32 networks), and
+record.json: the command that trained it (scripts/pretrain_emoji32.sh), the
+dataset, kimg, the hours of its sittings (RUN_DIR.sittings), its FID curve
+(metric-fid2k_full.jsonl) and, with --inception, the FID of the packaged
+G_ema measured again after loading it back through `bundled:<name>`, so the
+record shows that packaging kept it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def fid_curve(run: str) -> list[dict]:
+    path = os.path.join(run, "metric-fid2k_full.jsonl")
+    if not os.path.isfile(path):
+        return []
+    rows = [json.loads(line) for line in open(path)]
+    return [{"kimg": round(r["nimg"] / 1000, 1), "fid2k_full": round(r["results"]["fid2k_full"], 2)} for r in rows]
+
+
+def save_half(model, path: str) -> None:
+    """`model` as a .keras file whose float32 weights are stored as float16 (refused where one overflows)."""
+    import h5py
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        full = os.path.join(tmp, "model.keras")
+        model.save(full)
+        with zipfile.ZipFile(full) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                data = src.read(info.filename)
+                if info.filename == "model.weights.h5":
+                    data = _halve_h5(data, h5py, np)
+                dst.writestr(info.filename, data)
+
+
+def _halve_h5(data: bytes, h5py, np) -> bytes:
+    source, out = h5py.File(io.BytesIO(data), "r"), io.BytesIO()
+    with h5py.File(out, "w") as target:
+        def copy(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                value = obj[()]
+                if getattr(value, "dtype", None) == np.float32:
+                    if np.abs(value).max(initial=0) > np.finfo(np.float16).max:
+                        raise SystemExit(f"{name}: a weight beyond float16's range; keep this network in float32.")
+                    value = value.astype(np.float16)
+                target.create_dataset(name, data=value)
+            else:
+                target.require_group(name)
+            for key, attr in obj.attrs.items():
+                target[name].attrs[key] = attr
+        source.visititems(copy)
+        for key, attr in source.attrs.items():
+            target.attrs[key] = attr
+    return out.getvalue()
+
+
+def sitting_hours(run: str) -> float | None:
+    path = run.rstrip("/") + ".sittings"
+    if not os.path.isfile(path):
+        return None
+    seconds = sum(int(end) - int(start) for start, end in (line.split() for line in open(path) if line.strip()))
+    return round(seconds / 3600, 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--command", default="scripts/pretrain_emoji32.sh OUTDIR MINUTES (sittings until FID stops "
+                                             "improving; resume is exact)")
+    parser.add_argument("--inception")
+    args = parser.parse_args()
+
+    from tf_stylegan.convert import load
+    from tf_stylegan.convert.pretrained import PRETRAINED_DIR
+
+    nets = load(args.run)
+    with open(os.path.join(args.run, "options.json")) as f:
+        options = json.load(f)
+    folder = os.path.join(PRETRAINED_DIR, args.name)
+    tmp = folder + ".partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for part in ("G_ema", "D"):
+        save_half(nets[part], os.path.join(tmp, f"{part}.keras"))
+    curve = fid_curve(args.run)
+    opts = options.get("options", options)
+    record = {
+        "name": f"bundled:{args.name}", "command": args.command, "data": opts.get("data"),
+        "config": opts.get("config"), "resolution": int(nets["G_ema"].img_resolution),
+        "kimg": round(load_step_nimg(args.run) / 1000, 1),
+        "hours": sitting_hours(args.run), "fid_curve": curve,
+        "options_given": {k: opts[k] for k in sorted(options.get("given", opts)) if k in opts and k != "outdir"},
+    }
+    with open(os.path.join(tmp, "record.json"), "w") as f:
+        json.dump(record, f, indent=1)
+    if os.path.isdir(folder):
+        if not os.path.isfile(os.path.join(folder, "record.json")):
+            raise SystemExit(f"{folder}: exists and is not a packaged network; not replacing it.")
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+    if args.inception:
+        from tf_stylegan.metrics.suite import Evaluator
+
+        G = load(f"bundled:{args.name}")["G_ema"]
+        evaluator = Evaluator(opts.get("data", "bundled:emoji64"), args.inception, progress=False)
+        record["fid2k_full_packaged"] = round(evaluator.evaluate(G, ["fid2k_full"])[0]["results"]["fid2k_full"], 2)
+        with open(os.path.join(folder, "record.json"), "w") as f:
+            json.dump(record, f, indent=1)
+    print(json.dumps(record, indent=1))
+
+
+def load_step_nimg(run: str) -> int:
+    """Images shown at the run's latest checkpoint (from its last stats line at or before it)."""
+    from tf_stylegan.files import checkpoint_steps
+
+    step = checkpoint_steps(os.path.join(run, "checkpoints"))[-1]
+    nimg = 0
+    for line in open(os.path.join(run, "stats.jsonl")):
+        row = json.loads(line)
+        if row.get("step", 0) <= step and "nimg" in row:
+            nimg = row["nimg"]
+    return nimg
+
+
+if __name__ == "__main__":
+    main()
