@@ -115,8 +115,8 @@ def main() -> None:
     parser.add_argument("--data", default="bundled:emoji64")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--cycles", type=int, default=2)
-    parser.add_argument("--ada_p", type=float, default=0.2,
-                        help="ADA's p during the profile (fixed; the pipe's cost grows with p)")
+    parser.add_argument("--ada_p", type=float,
+                        help="ADA's p during the profile, fixed (default 0.2; the pipe's cost grows with p)")
     parser.add_argument("--json", default=os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs",
                                                        "bench_profile.json"))
     args = parser.parse_args()
@@ -124,7 +124,10 @@ def main() -> None:
     run = Run(dict(data=args.data, outdir=os.path.join(outdir, "run"), config=args.config, kimg=1e6,
                    progress=False, precision=args.precision))
     model, opts = run.model, run.opts
+    if model.ada is None and args.ada_p is not None:
+        parser.error(f"--ada_p: config {args.config!r} trains without ADA.")
     if model.ada is not None:
+        args.ada_p = 0.2 if args.ada_p is None else args.ada_p
         model.ada.p.assign(args.ada_p)
         model.ada.controller = None  # p stays where it is set
     iterator = data_source(opts, run.info, model, run.strategy, run.preset.resolution)()

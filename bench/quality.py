@@ -32,6 +32,7 @@ import statistics
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+KIND = "quality_run"  # the marker of a run folder this harness made (and may replace when it was cut off)
 ROOT = os.path.dirname(HERE)
 
 # name -> {"config": preset, "preset": {"G"/"D"/"training": overrides of the preset's sections},
@@ -83,26 +84,25 @@ def preset_for(variant: dict, outdir: str) -> str:
     return path
 
 
-class MinuteMarks:
-    """A Keras callback keeping copies of G_ema's weights (and the image count) at given training minutes."""
+def minute_marks(marks: list[float]):
+    """A Keras callback keeping copies of G_ema's weights (and the image count) at given training minutes,
+    in `.saved` {minute: (weights, nimg)}."""
+    import keras
 
-    def __new__(cls, marks: list[float]):
-        import keras
+    class MinuteMarks(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.pending, self.saved, self.start = sorted(marks), {}, None
 
-        class _Marks(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.pending, self.saved, self.start = sorted(marks), {}, None
+        def on_train_begin(self, logs=None):
+            self.start = time.time()
 
-            def on_train_begin(self, logs=None):
-                self.start = time.time()
+        def on_train_batch_end(self, batch, logs=None):
+            while self.pending and time.time() - self.start >= self.pending[0] * 60:
+                mark = self.pending.pop(0)
+                self.saved[mark] = ([w.numpy() for w in self.model.G_ema.weights], int(self.model.nimg.numpy()))
 
-            def on_train_batch_end(self, batch, logs=None):
-                while self.pending and time.time() - self.start >= self.pending[0] * 60:
-                    mark = self.pending.pop(0)
-                    self.saved[mark] = ([w.numpy() for w in self.model.G_ema.weights], int(self.model.nimg.numpy()))
-
-        return _Marks()
+    return MinuteMarks()
 
 
 def late_statistics(stats_path: str, steps: int = 200) -> dict:
@@ -121,6 +121,7 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
     """Trains one variant with one seed for the budget; returns its figures (and writes result.json)."""
     import keras
 
+    from tf_stylegan.files import check_output_folder, write_marker
     from tf_stylegan.run import Run
 
     outdir = os.path.join(args.outdir, data.replace(":", "_").replace("/", "_"), name, f"seed{seed}")
@@ -128,12 +129,13 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
     if os.path.isfile(result_path) and not args.fresh:
         with open(result_path) as f:
             return json.load(f)
-    if os.path.isdir(outdir):  # an earlier run of this harness, cut off: start again
+    if check_output_folder(outdir, KIND, overwrite=True):  # a run of this harness, cut off: start again
         shutil.rmtree(outdir)
-    os.makedirs(outdir)
+    os.makedirs(outdir, exist_ok=True)
+    write_marker(outdir, KIND)
     config = preset_for(variant, outdir)
     keras.backend.clear_session()
-    marks = MinuteMarks([m for m in args.marks if m < args.minutes])
+    marks = minute_marks(args.marks)
     run = Run(dict(data=data, outdir=os.path.join(outdir, "run"), config=config, kimg=1e6, minutes=args.minutes,
                    snap=1e6, checkpoint_every=10**9, progress=False, seed=seed, **variant.get("options", {})),
               callbacks=[marks])
@@ -222,6 +224,9 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown variants {unknown}; known: {', '.join(variants)}")
     args.marks = [float(m) for m in args.marks.split(",") if m]
+    late = [m for m in args.marks if not 0 < m < args.minutes]
+    if late:
+        parser.error(f"--marks {late}: each mark must lie inside the budget (0, --minutes={args.minutes:g}).")
     seeds = [int(s) for s in args.seeds.split(",")]
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -18,11 +18,11 @@ import argparse
 import io
 import json
 import os
-import shutil
 import tempfile
 import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+KIND = "bundled_network"  # the marker of a folder this script packaged (and may replace)
 
 
 def fid_curve(run: str) -> list[dict]:
@@ -89,14 +89,14 @@ def main() -> None:
 
     from tf_stylegan.convert import load
     from tf_stylegan.convert.pretrained import PRETRAINED_DIR
+    from tf_stylegan.files import check_output_folder, partial_folder, replace_folder, write_marker
 
     nets = load(args.run)
     with open(os.path.join(args.run, "options.json")) as f:
         options = json.load(f)
     folder = os.path.join(PRETRAINED_DIR, args.name)
-    tmp = folder + ".partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
+    check_output_folder(folder, KIND, overwrite=True)  # new, empty, or a network packaged before
+    tmp = partial_folder(folder, KIND)
     for part in ("G_ema", "D"):
         save_half(nets[part], os.path.join(tmp, f"{part}.keras"))
     curve = fid_curve(args.run)
@@ -110,11 +110,8 @@ def main() -> None:
     }
     with open(os.path.join(tmp, "record.json"), "w") as f:
         json.dump(record, f, indent=1)
-    if os.path.isdir(folder):
-        if not os.path.isfile(os.path.join(folder, "record.json")):
-            raise SystemExit(f"{folder}: exists and is not a packaged network; not replacing it.")
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
+    write_marker(tmp, KIND)
+    replace_folder(tmp, folder)
     if args.inception:
         from tf_stylegan.metrics.suite import Evaluator
 
