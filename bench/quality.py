@@ -7,7 +7,8 @@
 Runs one after another (never side by side, so each has the whole machine).
 A variant is a preset plus option values, every one of which a user can set
 too (VARIANTS below; --variant NAME=JSON adds one). Each run trains for
---minutes of wall time (tracing included, as a user waits for it) and keeps
+--minutes of wall time (tracing included, as a user waits for it; the
+fine-tuning variants have their own 10 minutes, the budget they are judged at) and keeps
 G_ema at each of --marks minutes; afterwards FID of G_ema (--num-gen samples,
 truncation 1) against all real images of the dataset is computed at every
 mark and at the end.
@@ -36,7 +37,7 @@ KIND = "quality_run"  # the marker of a run folder this harness made (and may re
 ROOT = os.path.dirname(HERE)
 
 # name -> {"config": preset, "preset": {"G"/"D"/"training": overrides of the preset's sections},
-#          "options": run options (tf_stylegan.run.options.SCHEMA)}
+#          "options": run options (tf_stylegan.run.options.SCHEMA), "minutes": its own budget (else --minutes)}
 VARIANTS: dict[str, dict] = {
     "cpu32-before": {"config": os.path.join(HERE, "presets", "cpu32-before.json"),
                      "about": "cpu32 as it was before this harness (ADA, lr 0.002, batch 16)"},
@@ -64,10 +65,10 @@ VARIANTS: dict[str, dict] = {
                   "about": "the official cifar config's regularisation: R1 gamma 0.01, no path length, no mixing"},
     "gamma0.1-no-pl": {"config": "cpu32", "options": {"r1_gamma": 0.1, "pl_weight": 0, "style_mixing_prob": 0},
                        "about": "R1 gamma 0.1, no path length, no mixing"},
-    "finetune": {"config": "cpu32", "options": {"init_from": "bundled:emoji32"},
-                 "about": "fine-tuning the pretrained emoji32"},
+    "finetune": {"config": "cpu32", "options": {"init_from": "bundled:emoji32"}, "minutes": 10,
+                 "about": "fine-tuning the pretrained emoji32 for 10 minutes"},
     "finetune-freezed2": {"config": "cpu32", "options": {"init_from": "bundled:emoji32", "freeze_d": 2},
-                          "about": "fine-tuning emoji32 with D's first 2 blocks frozen"},
+                          "minutes": 10, "about": "fine-tuning emoji32 with D's first 2 blocks frozen, 10 minutes"},
 }
 
 
@@ -130,17 +131,22 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
 
     outdir = os.path.join(args.outdir, data.replace(":", "_").replace("/", "_"), name, f"seed{seed}")
     result_path = os.path.join(outdir, "result.json")
+    minutes = float(variant.get("minutes", args.minutes))
     if os.path.isfile(result_path) and not args.fresh:
         with open(result_path) as f:
-            return json.load(f)
+            kept = json.load(f)
+        if kept["minutes"] != minutes:
+            raise SystemExit(f"{result_path}: kept from a {kept['minutes']:g}-minute budget, not {minutes:g}; "
+                             "pass --fresh to train it again.")
+        return kept
     if check_output_folder(outdir, KIND, overwrite=True):  # a run of this harness, cut off: start again
         shutil.rmtree(outdir)
     os.makedirs(outdir, exist_ok=True)
     write_marker(outdir, KIND)
     config = preset_for(variant, outdir)
     keras.backend.clear_session()
-    marks = minute_marks(args.marks)
-    run = Run(dict(data=data, outdir=os.path.join(outdir, "run"), config=config, kimg=1e6, minutes=args.minutes,
+    marks = minute_marks([m for m in args.marks if m < minutes])
+    run = Run(dict(data=data, outdir=os.path.join(outdir, "run"), config=config, kimg=1e6, minutes=minutes,
                    snap=1e6, checkpoint_every=10**9, progress=False, seed=seed, **variant.get("options", {})),
               callbacks=[marks])
     start = time.time()
@@ -149,14 +155,14 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
     fid_name = f"fid{args.num_gen}_full"
     G = run.model.G_ema
     final = [w.numpy() for w in G.weights]
-    points = {**marks.saved, args.minutes: (final, int(run.model.nimg.numpy()))}
+    points = {**marks.saved, minutes: (final, int(run.model.nimg.numpy()))}
     fids = {}
     for minute, (weights, nimg) in sorted(points.items()):
         G.set_weights(weights)
         fid = evaluator.evaluate(G, [fid_name])[0]["results"][fid_name]
         fids[f"{minute:g}"] = {"fid": round(fid, 2), "kimg": round(nimg / 1000, 2)}
     nimg = int(run.model.nimg.numpy())
-    result = {"data": data, "variant": name, "seed": seed, "minutes": args.minutes, "marks": fids,
+    result = {"data": data, "variant": name, "seed": seed, "minutes": minutes, "marks": fids,
               "kimg": round(nimg / 1000, 2), "img_per_s": round(nimg / seconds, 1),
               "train_seconds": round(seconds, 1), "grid": os.path.join(outdir, "run", "grid.png"),
               **late_statistics(os.path.join(outdir, "run", "stats.jsonl"))}
