@@ -68,6 +68,8 @@ VARIANTS: dict[str, dict] = {
                   "about": "the official cifar config's regularisation: R1 gamma 0.01, no path length, no mixing"},
     "gamma0.1-no-pl": {"config": "cpu32", "options": {"r1_gamma": 0.1, "pl_weight": 0, "style_mixing_prob": 0},
                        "about": "R1 gamma 0.1, no path length, no mixing"},
+    "scratch10": {"config": "cpu32", "minutes": 10,
+                  "about": "cpu32 from scratch for 10 minutes, the fine-tuning variants' baseline"},
     "finetune": {"config": "cpu32", "options": {"init_from": "bundled:emoji32"}, "minutes": 10,
                  "about": "fine-tuning the pretrained emoji32 for 10 minutes"},
     "finetune-freezed2": {"config": "cpu32", "options": {"init_from": "bundled:emoji32", "freeze_d": 2},
