@@ -50,6 +50,7 @@ VARIANTS: dict[str, dict] = {
               "about": "R3GAN's relativistic pairing loss with R1 + R2, no path length, no mixing"},
     "no-pl": {"config": "cpu32", "options": {"pl_weight": 0}, "about": "cpu32 without path length"},
     "lr3e-3": {"config": "cpu32", "options": {"g_lr": 0.003, "d_lr": 0.003}, "about": "learning rates 0.003"},
+    "lr5e-3": {"config": "cpu32", "options": {"g_lr": 0.005, "d_lr": 0.005}, "about": "learning rates 0.005"},
     "batch8": {"config": "cpu32", "options": {"batch": 8}, "about": "batch 8 (twice the steps per image)"},
     "batch32": {"config": "cpu32", "options": {"batch": 32}, "about": "batch 32"},
     "ema5": {"config": "cpu32", "options": {"ema_kimg": 5}, "about": "G_ema half-life 5 kimg"},
