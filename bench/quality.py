@@ -18,8 +18,8 @@ deviation, min and max over the seeds, and the means of kimg, img/s, D's late
 accuracies and ADA's largest p, with the grids. A finished run's figures are
 kept in OUTDIR/<data>/<variant>/seed<N>/result.json and reused, so a table can
 grow over several sittings (a run cut off before its result starts again);
---fresh ignores them. The JSON goes to --json; --table prints the markdown
-table of a JSON written before.
+--fresh ignores them, --kept trains nothing and gathers them. The JSON goes
+to --json; --table prints the markdown table of a JSON written before.
 """
 
 from __future__ import annotations
@@ -128,6 +128,21 @@ def late_statistics(stats_path: str, steps: int = 200) -> dict:
     }
 
 
+def run_folder(root: str, data: str, name: str, seed: int) -> str:
+    return os.path.join(root, data.replace(":", "_").replace("/", "_"), name, f"seed{seed}")
+
+
+def kept_results(root: str, data: str, name: str, seeds: list[int]) -> list[dict]:
+    """The finished runs of a data and variant among `seeds` (for --kept: nothing is trained)."""
+    found = []
+    for seed in seeds:
+        path = os.path.join(run_folder(root, data, name, seed), "result.json")
+        if os.path.isfile(path):
+            with open(path) as f:
+                found.append(json.load(f))
+    return found
+
+
 def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -> dict:
     """Trains one variant with one seed for the budget; returns its figures (and writes result.json)."""
     import keras
@@ -135,7 +150,7 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
     from tf_stylegan.files import check_output_folder, write_marker
     from tf_stylegan.run import Run
 
-    outdir = os.path.join(args.outdir, data.replace(":", "_").replace("/", "_"), name, f"seed{seed}")
+    outdir = run_folder(args.outdir, data, name, seed)
     result_path = os.path.join(outdir, "result.json")
     minutes = float(variant.get("minutes", args.minutes))
     if os.path.isfile(result_path) and not args.fresh:
@@ -192,21 +207,28 @@ def summarise(results: list[dict]) -> dict:
 
 
 def table(summary: dict) -> str:
-    """The markdown table of a summary: one row per data and variant, FID mean +- std per mark."""
+    """The markdown table of a summary: one row per data and variant, FID mean +- std per mark
+    (a single run shows its FID alone: it has no spread)."""
     marks = sorted({m for d in summary["data"].values() for v in d.values() for m in v["fid"]}, key=float)
-    lines = ["| data | variant | " + " | ".join(f"FID at {m} min" for m in marks)
+    lines = ["| data | variant | seeds | " + " | ".join(f"FID at {m} min" for m in marks)
              + " | kimg | img/s | D acc real/fake | ADA p max |",
-             "|---|---|" + "---|" * len(marks) + "---|---|---|---|"]
+             "|---|---|---|" + "---|" * len(marks) + "---|---|---|---|"]
     for data, variants in summary["data"].items():
         for name, v in variants.items():
             cells = []
             for m in marks:
                 f = v["fid"].get(m)
-                cells.append("" if f is None else f"{f['mean']:.1f} +- {f['std'] or 0:.1f}")
-            lines.append(f"| {data} | {name} | " + " | ".join(cells)
+                cells.append("" if f is None else f"{f['mean']:.1f}" if f["std"] is None
+                             else f"{f['mean']:.1f} +- {f['std']:.1f}")
+            lines.append(f"| {data} | {name} | {len(v['seeds'])} | " + " | ".join(cells)
                          + f" | {v['kimg']:.1f} | {v['img_per_s']:.1f} | {v['late_D_real_acc']:.2f}/"
                            f"{v['late_D_fake_acc']:.2f} | {v['ada_p_max']:.2f} |")
     return "\n".join(lines)
+
+
+def write_json(path: str, summary: dict) -> None:
+    with open(path, "w") as f:
+        json.dump(summary, f, indent=1)
 
 
 def main() -> None:
@@ -224,12 +246,15 @@ def main() -> None:
     parser.add_argument("--json", default=os.path.join(ROOT, "docs", "bench_quality.json"))
     parser.add_argument("--fresh", action="store_true", help="train again even where a result is kept")
     parser.add_argument("--table", metavar="JSON", help="only print the markdown table of this JSON")
+    parser.add_argument("--kept", action="store_true",
+                        help="train nothing: gather the finished runs kept under --outdir (pairs without any are "
+                             "left out)")
     args = parser.parse_args()
     if args.table:
         with open(args.table) as f:
             print(table(json.load(f)))
         return
-    if not args.inception:
+    if not args.inception and not args.kept:
         parser.error("--inception is required to train and measure")
     variants = dict(VARIANTS)
     for spec in args.variant:
@@ -245,22 +270,27 @@ def main() -> None:
         parser.error(f"--marks {late}: each mark must lie inside the budget (0, --minutes={args.minutes:g}).")
     seeds = [int(s) for s in args.seeds.split(",")]
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from tf_stylegan.metrics.suite import Evaluator
-
     summary = {"minutes": args.minutes, "marks": args.marks, "num_gen": args.num_gen, "threads": os.cpu_count(),
                "variants": {n: variants[n] for n in names}, "data": {}}
     for data in args.data.split(","):
-        evaluator = Evaluator(data, args.inception, os.path.join(args.outdir, "cache"), progress=False)
         summary["data"][data] = {}
+        if args.kept:
+            for name in names:
+                if results := kept_results(args.outdir, data, name, seeds):
+                    summary["data"][data][name] = summarise(results)
+            continue
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        from tf_stylegan.metrics.suite import Evaluator
+
+        evaluator = Evaluator(data, args.inception, os.path.join(args.outdir, "cache"), progress=False)
         for name in names:
             results = []
             for seed in seeds:
                 results.append(train_one(data, name, variants[name], seed, args, evaluator))
                 print(json.dumps(results[-1]), flush=True)
             summary["data"][data][name] = summarise(results)
-            with open(args.json, "w") as f:
-                json.dump(summary, f, indent=1)
+            write_json(args.json, summary)
+    write_json(args.json, summary)
     print(table(summary))
 
 
