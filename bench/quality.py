@@ -226,6 +226,12 @@ def table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def portable(variant: dict) -> dict:
+    """The variant as recorded: a preset file named relative to the checkout, not by this machine's path."""
+    config = variant["config"]
+    return {**variant, "config": os.path.relpath(config, ROOT) if os.path.isabs(config) else config}
+
+
 def write_json(path: str, summary: dict) -> None:
     with open(path, "w") as f:
         json.dump(summary, f, indent=1)
@@ -271,7 +277,7 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
 
     summary = {"minutes": args.minutes, "marks": args.marks, "num_gen": args.num_gen, "threads": os.cpu_count(),
-               "variants": {n: variants[n] for n in names}, "data": {}}
+               "variants": {n: portable(variants[n]) for n in names}, "data": {}}
     for data in args.data.split(","):
         summary["data"][data] = {}
         if args.kept:
