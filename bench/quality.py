@@ -132,15 +132,21 @@ def run_folder(root: str, data: str, name: str, seed: int) -> str:
     return os.path.join(root, data.replace(":", "_").replace("/", "_"), name, f"seed{seed}")
 
 
-def kept_results(root: str, data: str, name: str, seeds: list[int]) -> list[dict]:
-    """The finished runs of a data and variant among `seeds` (for --kept: nothing is trained)."""
-    found = []
-    for seed in seeds:
-        path = os.path.join(run_folder(root, data, name, seed), "result.json")
-        if os.path.isfile(path):
-            with open(path) as f:
-                found.append(json.load(f))
-    return found
+def kept_result(folder: str, minutes: float) -> dict | None:
+    """The figures of a finished run in `folder`, None if there is none; one of another budget is refused."""
+    path = os.path.join(folder, "result.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        kept = json.load(f)
+    if kept["minutes"] != minutes:
+        raise SystemExit(f"{path}: kept from a {kept['minutes']:g}-minute budget, not {minutes:g}; "
+                         "pass --fresh to train it again.")
+    return kept
+
+
+def budget(variant: dict, args) -> float:
+    return float(variant.get("minutes", args.minutes))
 
 
 def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -> dict:
@@ -152,13 +158,8 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
 
     outdir = run_folder(args.outdir, data, name, seed)
     result_path = os.path.join(outdir, "result.json")
-    minutes = float(variant.get("minutes", args.minutes))
-    if os.path.isfile(result_path) and not args.fresh:
-        with open(result_path) as f:
-            kept = json.load(f)
-        if kept["minutes"] != minutes:
-            raise SystemExit(f"{result_path}: kept from a {kept['minutes']:g}-minute budget, not {minutes:g}; "
-                             "pass --fresh to train it again.")
+    minutes = budget(variant, args)
+    if not args.fresh and (kept := kept_result(outdir, minutes)):
         return kept
     if check_output_folder(outdir, KIND, overwrite=True):  # a run of this harness, cut off: start again
         shutil.rmtree(outdir)
@@ -260,6 +261,8 @@ def main() -> None:
         with open(args.table) as f:
             print(table(json.load(f)))
         return
+    if args.kept and args.fresh:
+        parser.error("--kept gathers kept runs and --fresh trains them again: choose one")
     if not args.inception and not args.kept:
         parser.error("--inception is required to train and measure")
     variants = dict(VARIANTS)
@@ -282,7 +285,9 @@ def main() -> None:
         summary["data"][data] = {}
         if args.kept:
             for name in names:
-                if results := kept_results(args.outdir, data, name, seeds):
+                found = [kept_result(run_folder(args.outdir, data, name, seed), budget(variants[name], args))
+                         for seed in seeds]
+                if results := [r for r in found if r]:
                     summary["data"][data][name] = summarise(results)
             continue
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
