@@ -142,7 +142,13 @@ def kept_result(folder: str, minutes: float) -> dict | None:
     if kept["minutes"] != minutes:
         raise SystemExit(f"{path}: kept from a {kept['minutes']:g}-minute budget, not {minutes:g}; "
                          "pass --fresh to train it again.")
-    return kept
+    return {**kept, "grid": grid_path(folder)}
+
+
+def grid_path(folder: str) -> str:
+    """A run's last grid, named relative to the working directory (the table is portable when both are
+    written from the checkout with a relative --outdir)."""
+    return os.path.relpath(os.path.join(folder, "run", "grid.png"))
 
 
 def budget(variant: dict, args) -> float:
@@ -186,7 +192,7 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
     nimg = int(run.model.nimg.numpy())
     result = {"data": data, "variant": name, "seed": seed, "minutes": minutes, "marks": fids,
               "kimg": round(nimg / 1000, 2), "img_per_s": round(nimg / seconds, 1),
-              "train_seconds": round(seconds, 1), "grid": os.path.join(outdir, "run", "grid.png"),
+              "train_seconds": round(seconds, 1), "grid": grid_path(outdir),
               **late_statistics(os.path.join(outdir, "run", "stats.jsonl"))}
     with open(result_path, "w") as f:
         json.dump(result, f, indent=1)
