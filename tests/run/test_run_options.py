@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from tf_stylegan.networks.presets import load_preset, preset_family
-from tf_stylegan.run.families import FAMILY_MODELS, model_kwargs
+from tf_stylegan.networks.presets import load_preset, preset_family, preset_names
+from tf_stylegan.run.families import FAMILY_MODELS, check_ada_options, model_kwargs, schedule_for
 from tf_stylegan.run.options import COMPILE, MODEL, SCHEMA, OptionError, default, resolve
 
 RUN = {"data": "bundled:emoji64", "outdir": "/nowhere"}
@@ -66,6 +66,23 @@ def test_every_family_is_a_preset():
     assert {name: preset_family(name) for name in ("cpu32", "config-c", "progan", "dcgan", "cgan")} == {
         "cpu32": "stylegan2", "config-c": "stylegan2", "progan": "progan", "dcgan": "dcgan", "cgan": "dcgan"}
     assert load_preset("cgan", fallback_resolution=64).training["cond"] is True
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_shipped_preset_passes_its_own_checks(name):
+    """A preset key that its own run would refuse (ADA settings without ADA, a schedule on a network that
+    does not grow) makes `--config=NAME` unusable: every shipped preset resolves and passes them."""
+    preset = load_preset(name, fallback_resolution=64)
+    opts = resolve(preset.family, preset.training, RUN, preset_name=name)
+    if preset.family == "stylegan2":
+        check_ada_options(opts)
+    schedule_for(opts, preset, replicas=1)
+
+
+def test_ada_settings_without_ada_are_an_error():
+    opts = resolve("stylegan2", {"augment": "", "ada_kimg": 20}, RUN)
+    with pytest.raises(OptionError, match="--ada_kimg: ADA settings, but augment is ''"):
+        check_ada_options(opts)
 
 
 def test_model_defaults_live_in_the_models_only():

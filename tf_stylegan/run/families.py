@@ -74,6 +74,14 @@ def schedule_for(opts: RunOptions, preset: Preset, replicas: int) -> Progressive
     return schedule
 
 
+def check_ada_options(opts: RunOptions) -> None:
+    """ADA's settings (from flags or the preset) without ADA would do nothing: an error."""
+    ada_only = [k for k in ("ada_p", "ada_stages", "ada_target", "ada_interval", "ada_kimg") if k in opts.given]
+    if ada_only and opts.get("augment") != "ada":
+        raise OptionError(f"{', '.join('--' + SCHEMA[k].flag_name for k in ada_only)}: ADA settings, but "
+                          f"augment is {opts.get('augment')!r}; add --augment=ada.")
+
+
 def _precision(opts: RunOptions, preset: Preset) -> None:
     """Reduced precision on the top resolutions of StyleGAN2's G and D, as the official code does."""
     lowp = LOWP[opts["precision"]]
@@ -99,10 +107,7 @@ def build_model(opts: RunOptions, info: dict, strategy: tf.distribute.Strategy) 
         _precision(opts, preset)
         if "ada_p" in opts.given and "ada_target" not in opts.given:
             kwargs["ada_target"] = None  # a given p stays fixed
-        ada_only = [k for k in ("ada_p", "ada_stages", "ada_target", "ada_interval", "ada_kimg") if k in opts.given]
-        if ada_only and kwargs.get("augment") != "ada":
-            raise OptionError(f"{', '.join('--' + SCHEMA[k].flag_name for k in ada_only)}: ADA settings, but "
-                              f"augment is {kwargs.get('augment')!r}; add --augment=ada.")
+        check_ada_options(opts)
     keras.utils.set_random_seed(opts["seed"])  # the initial weights are part of the run's determinism
     with strategy.scope():
         G, D = preset.build()
