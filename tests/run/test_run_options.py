@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tf_stylegan.networks.presets import load_preset, preset_family, preset_names
-from tf_stylegan.run.families import FAMILY_MODELS, check_ada_options, model_kwargs, schedule_for
+from tf_stylegan.run.families import FAMILY_MODELS, check_ada_options, checked_schedule, model_kwargs
 from tf_stylegan.run.options import COMPILE, MODEL, SCHEMA, OptionError, default, resolve
 
 RUN = {"data": "bundled:emoji64", "outdir": "/nowhere"}
@@ -74,9 +74,7 @@ def test_every_shipped_preset_passes_its_own_checks(name):
     does not grow) makes `--config=NAME` unusable: every shipped preset resolves and passes them."""
     preset = load_preset(name, fallback_resolution=64)
     opts = resolve(preset.family, preset.training, RUN, preset_name=name)
-    if preset.family == "stylegan2":
-        check_ada_options(opts)
-    schedule_for(opts, preset, replicas=1)
+    checked_schedule(opts, preset, replicas=1)
 
 
 def test_ada_settings_without_ada_are_an_error():

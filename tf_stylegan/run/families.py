@@ -82,6 +82,19 @@ def check_ada_options(opts: RunOptions) -> None:
                           f"augment is {opts.get('augment')!r}; add --augment=ada.")
 
 
+def checked_schedule(opts: RunOptions, preset: Preset, replicas: int) -> ProgressiveSchedule | None:
+    """Every check of the options against the preset that needs no data and no weights (one place, so that
+    a run and the test of the shipped presets apply the same ones); returns the progressive schedule."""
+    if preset.family != opts.family:
+        raise OptionError(f"config {opts['config']!r} is a {preset.family} preset, not {opts.family}.")
+    if opts["batch"] % replicas:
+        raise OptionError(f"--batch={opts['batch']} does not split over {replicas} replicas.")
+    schedule = schedule_for(opts, preset, replicas)
+    if opts.family == "stylegan2":
+        check_ada_options(opts)
+    return schedule
+
+
 def _precision(opts: RunOptions, preset: Preset) -> None:
     """Reduced precision on the top resolutions of StyleGAN2's G and D, as the official code does."""
     lowp = LOWP[opts["precision"]]
@@ -97,17 +110,12 @@ def build_model(opts: RunOptions, info: dict, strategy: tf.distribute.Strategy) 
     """The compiled model of a run (fresh weights from the run's seed), and its preset."""
     replicas = strategy.num_replicas_in_sync
     preset = dataset_preset(opts, info, replicas)
-    if preset.family != opts.family:
-        raise OptionError(f"config {opts['config']!r} is a {preset.family} preset, not {opts.family}.")
-    if opts["batch"] % replicas:
-        raise OptionError(f"--batch={opts['batch']} does not split over {replicas} replicas.")
-    schedule = schedule_for(opts, preset, replicas)
+    schedule = checked_schedule(opts, preset, replicas)
     kwargs = model_kwargs(opts)
     if opts.family == "stylegan2":
         _precision(opts, preset)
         if "ada_p" in opts.given and "ada_target" not in opts.given:
             kwargs["ada_target"] = None  # a given p stays fixed
-        check_ada_options(opts)
     keras.utils.set_random_seed(opts["seed"])  # the initial weights are part of the run's determinism
     with strategy.scope():
         G, D = preset.build()
