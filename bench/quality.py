@@ -81,6 +81,8 @@ VARIANTS: dict[str, dict] = {
                        "about": "fine-tuning emoji32 for 10 minutes with the cpu32 preset as it is now"},
     "finetune-freezed2": {"config": BEFORE, "options": {"init_from": "bundled:emoji32", "freeze_d": 2},
                           "minutes": 10, "about": "fine-tuning emoji32 with D's first 2 blocks frozen, 10 minutes"},
+    "finetune-cpu32-freezed2": {"config": "cpu32", "options": {"init_from": "bundled:emoji32", "freeze_d": 2},
+                                "minutes": 10, "about": "finetune-cpu32 with D's first 2 blocks frozen"},
 }
 
 
