@@ -54,7 +54,7 @@ setup(
         "cpu": ["tensorflow-cpu==2.21.0"],
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
         "tflite": ["ai-edge-litert==2.3.0"],  # the LiteRT interpreter, to run exported .tflite files
-        "dev": ["pytest==9.2.0", "ruff==0.17.6", "scipy==1.17.1", "ai-edge-litert==2.3.0"],
+        "dev": ["pytest==9.2.0", "pytest-xdist==3.8.0", "ruff==0.17.6", "scipy==1.17.1", "ai-edge-litert==2.3.0"],
     },
     cmdclass={"build_py": BuildPyWithOps},
     entry_points={

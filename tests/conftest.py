@@ -4,6 +4,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from tf_stylegan.tools._cli import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()  # the test processes that pytest -n starts print no oneDNN banner either
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
