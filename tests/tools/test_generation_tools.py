@@ -108,6 +108,10 @@ def test_tags_are_checked_against_the_dataset_vocabulary(tmp_path):
     run_tool("tf_stylegan.tools.generate", net, "--tags=woman,dark", "--data=bundled:emoji64", "--seeds=0-1",
              f"--outdir={tmp_path / 'ok'}")
     assert sorted(p.name for p in (tmp_path / "ok").iterdir()) == ["seed0000.png", "seed0001.png"]
+    proc = run_tool("tf_stylegan.tools.generate", net, "--tags=woman", "--data=bundled:emoji64", "--seeds=0-1",
+                    "--grid=2x1", "--nosingles", f"--outdir={tmp_path / 'grid'}")
+    assert [p.name for p in (tmp_path / "grid").iterdir()] == ["grid.png"]
+    assert "grid.png (2x1)" in proc.stdout and "images to" not in proc.stdout  # says only what it wrote
 
 
 def test_numbers_are_checked_at_the_door(tmp_path):

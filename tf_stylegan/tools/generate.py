@@ -111,7 +111,8 @@ def main(argv):
         path = os.path.join(FLAGS.outdir, "grid.png")
         save_image(zoom(tile(images, cols, rows), FLAGS.zoom), path)
         print(f"wrote {path} ({cols}x{rows})")
-    print(f"wrote {len(images)} images to {FLAGS.outdir}")
+    if FLAGS.singles:
+        print(f"wrote {len(images)} images to {FLAGS.outdir}")
 
 
 def entry() -> None:
