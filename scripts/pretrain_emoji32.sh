@@ -17,8 +17,8 @@ if [ -f "$OUTDIR/options.json" ]; then
     "$PY" -m tf_stylegan.tools.train --outdir="$OUTDIR" --resume=latest --minutes="$MINUTES" --progress=false
 else
     "$PY" -m tf_stylegan.tools.train --config=cpu32 --data=bundled:emoji64 --outdir="$OUTDIR" \
-        --kimg=5000 --minutes="$MINUTES" --g_lr=0.002 --d_lr=0.002 --ema_kimg=5 --ada_kimg=100 --snap=50 --metrics=fid2k_full \
-        --inception="$INCEPTION" \
+        --kimg=5000 --minutes="$MINUTES" --g_lr=0.002 --d_lr=0.002 --ema_kimg=5 --ada_kimg=100 --snap=50 \
+        --metrics=fid2k_full --inception="$INCEPTION" \
         --checkpoint_every=500 --keep=2 --seed=0 --progress=false
 fi
 echo "$START $(date +%s)" >> "$OUTDIR.sittings"   # wall seconds of each sitting, for the record
