@@ -30,9 +30,11 @@ TFS_HD int64_t Upfirdn2dOutSize(int64_t in, int up, int pad0, int pad1, int taps
 
 // First filter tap k >= 0 at which the zero-stuffed input is non-zero, for
 // output position `o`: (o * down - pad0 + k) must be a multiple of `up`.
-TFS_HD int Upfirdn2dFirstTap(int64_t o, int down, int pad0, int up) {
-  const int64_t q = o * down - pad0;
-  const int64_t r = q % up;
+// `I` is the index type: int64_t on the CPU, int in the CUDA kernel's rows.
+template <typename I>
+TFS_HD int Upfirdn2dFirstTap(I o, int down, int pad0, int up) {
+  const I q = o * down - pad0;
+  const I r = q % up;
   return static_cast<int>(r == 0 ? 0 : (r > 0 ? up - r : -r));
 }
 

@@ -34,19 +34,19 @@ struct DeviceBuffers {
   ~DeviceBuffers() {
     for (void* p : ptrs) cudaFree(p);
   }
-  void* Upload(const void* host, size_t bytes) {
+  // `shift` bytes past an aligned allocation, to reach the kernels' unaligned paths.
+  void* Upload(const void* host, size_t bytes, size_t shift = 0) {
     if (host == nullptr || bytes == 0) return nullptr;
-    void* d = nullptr;
-    if (!Check(cudaMalloc(&d, bytes), "cudaMalloc")) return nullptr;
-    ptrs.push_back(d);
-    if (!Check(cudaMemcpy(d, host, bytes, cudaMemcpyHostToDevice), "upload")) return nullptr;
-    return d;
+    char* d = static_cast<char*>(Alloc(bytes + shift));
+    if (d == nullptr) return nullptr;
+    if (!Check(cudaMemcpy(d + shift, host, bytes, cudaMemcpyHostToDevice), "upload")) return nullptr;
+    return d + shift;
   }
-  void* Alloc(size_t bytes) {
+  void* Alloc(size_t bytes, size_t shift = 0) {
     void* d = nullptr;
-    if (!Check(cudaMalloc(&d, bytes), "cudaMalloc")) return nullptr;
+    if (!Check(cudaMalloc(&d, bytes + shift), "cudaMalloc")) return nullptr;
     ptrs.push_back(d);
-    return d;
+    return static_cast<char*>(d) + shift;
   }
 };
 
@@ -105,15 +105,17 @@ int tfs_device_info(char* name, int name_len, double* peak_gbs, double* copy_gbs
   return 0;
 }
 
+// `misalign`: place every tensor one element past an aligned address.
 double tfs_bias_act(const BiasActParams* p, int dtype, int elem_bytes, const void* x,
-                    const void* b, const void* ref, const void* dy, void* y, int repeats) {
+                    const void* b, const void* ref, const void* dy, void* y, int repeats,
+                    int misalign) {
   DeviceBuffers buf;
-  const size_t bytes = size_t(p->size) * elem_bytes;
-  void* dx = buf.Upload(x, bytes);
+  const size_t bytes = size_t(p->size) * elem_bytes, shift = misalign ? elem_bytes : 0;
+  void* dx = buf.Upload(x, bytes, shift);
   void* db = buf.Upload(b, size_t(p->channels) * elem_bytes);
-  void* dr = p->grad >= 1 ? buf.Upload(ref, bytes) : nullptr;
-  void* dd = p->grad == 2 ? buf.Upload(dy, bytes) : nullptr;
-  void* out = buf.Alloc(bytes);
+  void* dr = p->grad >= 1 ? buf.Upload(ref, bytes, shift) : nullptr;
+  void* dd = p->grad == 2 ? buf.Upload(dy, bytes, shift) : nullptr;
+  void* out = buf.Alloc(bytes, shift);
   if (!dx || !out || (p->channels && !db)) return -1;
   const double ms = Timed(
       [&]() { return LaunchBiasActCuda(*p, dtype, dx, db, dr, dd, out, nullptr); }, repeats);

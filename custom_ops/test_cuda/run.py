@@ -102,14 +102,15 @@ def bias_act_numpy(x, b, dim, act, alpha, gain, clamp, grad, ref=None, dy=None):
     return x.astype(np.float64) * dy.astype(np.float64) * d2 * gain * keep
 
 
-def run_bias_act(so, x, b, dim, act, alpha, gain, clamp, grad, ref=None, dy=None, repeats=0):
+def run_bias_act(so, x, b, dim, act, alpha, gain, clamp, grad, ref=None, dy=None, repeats=0,
+                 misalign=False):
     code, _, _ = DTYPES[x.dtype.name]
     inner = int(np.prod(x.shape[dim + 1 :])) if b is not None else 1
     p = BiasActParams(x.size, 0 if b is None else b.size, inner, grad, ACT_NAMES.index(act),
                       alpha, gain, clamp)
     y = np.empty_like(x)
     ms = so.tfs_bias_act(ctypes.byref(p), code, x.itemsize, _ptr(x), _ptr(b), _ptr(ref),
-                         _ptr(dy), _ptr(y), repeats)
+                         _ptr(dy), _ptr(y), repeats, int(misalign))
     if ms < 0:
         raise _fail(so)
     return y, ms
@@ -117,9 +118,12 @@ def run_bias_act(so, x, b, dim, act, alpha, gain, clamp, grad, ref=None, dy=None
 
 def check_bias_act(so, rng) -> list[dict]:
     results = []
-    shapes = [((2, 5, 7, 33), 3), ((3, 64), 1), ((2, 3, 17, 5), 1), ((1000,), 0), ((4, 6), None)]
-    for (shape, dim), act, grad, clamp, dtype in itertools.product(
-        shapes, ACT_NAMES, (0, 1, 2), (-1.0, 0.8), DTYPES
+    # Sizes with and without a multiple of 4, biases along the last axis and inside; each case
+    # runs on aligned buffers (4 elements per thread) and one element off (1 per thread).
+    shapes = [((2, 5, 7, 33), 3), ((3, 64), 1), ((2, 3, 17, 5), 1), ((1000,), 0), ((4, 6), None),
+              ((2, 4, 3, 3), 1), ((7, 2), 1)]
+    for (shape, dim), act, grad, clamp, dtype, misalign in itertools.product(
+        shapes, ACT_NAMES, (0, 1, 2), (-1.0, 0.8), DTYPES, (False, True)
     ):
         np_dtype, tol = DTYPES[dtype][1], DTYPES[dtype][2]
         s = rng.standard_normal(shape) * 2
@@ -136,11 +140,12 @@ def check_bias_act(so, rng) -> list[dict]:
                 ref = (s - b.astype(np.float64).reshape(axis_shape)).astype(np_dtype)
         dy = rng.standard_normal(shape).astype(np_dtype) if grad == 2 else None
         alpha, gain = 0.2, 1.3
-        got, _ = run_bias_act(so, x, b, dim or 0, act, alpha, gain, clamp, grad, ref, dy)
+        got, _ = run_bias_act(so, x, b, dim or 0, act, alpha, gain, clamp, grad, ref, dy,
+                              misalign=misalign)
         want = bias_act_numpy(x, b, dim or 0, act, alpha, gain, clamp, grad, ref, dy)
         err = np.abs(got.astype(np.float64) - want) / (1 + np.abs(want))
         results.append(dict(op="bias_act", shape=list(shape), dim=dim, act=act, grad=grad,
-                            clamp=clamp, dtype=dtype, max_rel_err=float(err.max()),
+                            clamp=clamp, dtype=dtype, misalign=misalign, max_rel_err=float(err.max()),
                             ok=bool(err.max() <= tol * 4)))
     return results
 
@@ -178,7 +183,7 @@ def check_upfirdn2d(so, rng) -> list[dict]:
     factors = [((1, 1), (1, 1)), ((2, 2), (1, 1)), ((1, 1), (2, 2)), ((4, 4), (1, 1)),
                ((3, 1), (1, 2)), ((2, 2), (2, 2))]
     pads = [(0, 0, 0, 0), (1, 2, 2, 1), (3, 3, 3, 3), (-1, 2, 1, -2)]
-    shapes = [(2, 9, 7, 3), (1, 4, 5, 64), (3, 6, 6, 1)]
+    shapes = [(2, 9, 7, 3), (1, 4, 5, 64), (3, 6, 6, 1), (1, 5, 6, 40)]
     for fshape, (up, down), pad, shape, dtype in itertools.product(filters, factors, pads, shapes, DTYPES):
         np_dtype, tol = DTYPES[dtype][1], DTYPES[dtype][2]
         f = rng.random(fshape).astype(np.float32)
@@ -194,6 +199,19 @@ def check_upfirdn2d(so, rng) -> list[dict]:
         results.append(dict(op="upfirdn2d", shape=list(shape), filter=list(fshape), up=up,
                             down=down, pad=list(pad), dtype=dtype, max_abs_err=err,
                             ok=bool(ok and err <= tol * 4)))
+    # Filters far larger than the networks use, with up- and downsampling and a crop
+    for dtype in DTYPES:
+        x = rng.standard_normal((1, 45, 44, 40)).astype(DTYPES[dtype][1])
+        f = rng.random((40, 41)).astype(np.float32)
+        f /= f.sum()
+        for up, down, pad in [((1, 1), (1, 1), (0, 0, 0, 0)), ((2, 1), (1, 2), (3, -1, 2, 2))]:
+            got, _ = run_upfirdn2d(so, x, f, up, down, pad)
+            want = upfirdn2d_numpy(x.astype(np.float64), f, up, down, pad)
+            ok = got.shape == want.shape
+            err = float(np.abs(got.astype(np.float64) - want).max()) if ok else float("inf")
+            results.append(dict(op="upfirdn2d", shape=list(x.shape), filter=list(f.shape), up=up,
+                                down=down, pad=list(pad), dtype=dtype, max_abs_err=err,
+                                ok=bool(ok and err <= DTYPES[dtype][2] * 4)))
     return results
 
 
@@ -222,6 +240,12 @@ def timings(so, rng, copy_gbs: float, peak_gbs: float) -> list[dict]:
             # the filter after a transposed conv (res 256: 4x4 taps, +3 padding)
             _, ms = run_upfirdn2d(so, x, f4, (1, 1), (1, 1), (1, 2, 1, 2), 50)
             report("upfirdn2d_filter4x4", shape, dtype, ms, 2 * x.nbytes)
+            # the separable passes that the networks run (1-D filters as two 1-D passes)
+            f1 = f4[1:2] / f4[1:2].sum()
+            _, ms = run_upfirdn2d(so, x, f1, (1, 1), (1, 1), (1, 2, 0, 0), 50)
+            report("upfirdn2d_filter1x4", shape, dtype, ms, 2 * x.nbytes)
+            _, ms = run_upfirdn2d(so, x, f1.T, (1, 1), (1, 1), (0, 0, 1, 2), 50)
+            report("upfirdn2d_filter4x1", shape, dtype, ms, 2 * x.nbytes)
             y, ms = run_upfirdn2d(so, x, f4, (1, 1), (2, 2), (1, 1, 1, 1), 50)
             report("upfirdn2d_down2", shape, dtype, ms, x.nbytes + y.nbytes)
             y, ms = run_upfirdn2d(so, x[..., :3].copy(), f4 * 4, (2, 2), (1, 1), (2, 1, 2, 1), 50)
