@@ -4,9 +4,12 @@
 // so the input rows that consecutive outputs share are read again from L1.
 // Index arithmetic is 32-bit and taps outside the image are cut from the loop
 // bounds: 64-bit division and per-tap checks cost more than the filter itself.
-// (A shared-memory tiled variant measured slower on an H200: custom_ops/README.md.)
+// The networks' own filters (4 taps, no upsampling) take a kernel that keeps the
+// taps in registers and shares input rows between 4 outputs. (A shared-memory
+// tiled variant measured slower on an H200: custom_ops/README.md.)
 // Free of TensorFlow headers, shared by the TF op and the standalone harness.
 #include <algorithm>
+#include <type_traits>
 
 #include "cuda_types.cuh"
 #include "upfirdn2d.h"
@@ -66,6 +69,76 @@ __global__ void Upfirdn2dKernel(Upfirdn2dParams p, const T* x, const float* f, T
   }
 }
 
+// The networks' own case: no upsampling and a 4-tap filter (4x4, or a 1-D pass
+// 1x4 or 4x1), any downsampling along x and DY along y. The taps live in
+// registers and each thread computes kGroup output rows from one read of the
+// (kGroup - 1) * DY + FH input rows they share, so a 4x4 filter reads 7 input
+// pixels per output instead of 16 and loads no filter value per tap.
+constexpr int kGroup = 4;
+
+template <typename T, int FH, int FW, int DY>
+__global__ void Upfirdn2dSmallKernel(Upfirdn2dParams p, const T* x, const float* f, T* y) {
+  const int channels = static_cast<int>(p.channels), in_w = static_cast<int>(p.in_w);
+  const int in_h = static_cast<int>(p.in_h), out_h = static_cast<int>(p.out_h);
+  const int row_work = static_cast<int>(p.out_w) * channels;
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= row_work) return;
+  float taps[FH][FW];
+#pragma unroll
+  for (int k = 0; k < FH * FW; ++k) taps[k / FW][k % FW] = __ldg(f + k);
+  const int ch = j % channels, qx = (j / channels) * p.downx - p.padx0;  // column of tap 0
+  bool column_inside[FW];
+#pragma unroll
+  for (int kx = 0; kx < FW; ++kx) column_inside[kx] = qx + kx >= 0 && qx + kx < in_w;
+  for (int64_t n = blockIdx.z; n < p.n; n += gridDim.z) {
+    const T* image = x + n * in_h * in_w * channels + static_cast<int64_t>(qx) * channels + ch;
+    T* out = y + n * out_h * row_work + j;
+    for (int row0 = blockIdx.y * kRows; row0 < out_h; row0 += gridDim.y * kRows) {
+      for (int oy = row0; oy < min(out_h, row0 + kRows); oy += kGroup) {
+        const int qy = oy * DY - p.pady0;  // input row of tap 0 for output row oy
+        float acc[kGroup] = {};
+#pragma unroll
+        for (int i = 0; i < (kGroup - 1) * DY + FH; ++i) {
+          if (qy + i < 0 || qy + i >= in_h) continue;
+          const T* in = image + static_cast<int64_t>(qy + i) * in_w * channels;
+#pragma unroll
+          for (int kx = 0; kx < FW; ++kx) {
+            const float v = column_inside[kx] ? LoadF(in, kx * channels) : 0.f;
+#pragma unroll
+            for (int r = 0; r < kGroup; ++r) {
+              const int ky = i - r * DY;
+              if (ky >= 0 && ky < FH) acc[r] += taps[ky][kx] * v;
+            }
+          }
+        }
+#pragma unroll
+        for (int r = 0; r < kGroup; ++r) {
+          if (oy + r < min(out_h, row0 + kRows)) StoreF(out, static_cast<int64_t>(oy + r) * row_work, acc[r]);
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void LaunchTyped(const Upfirdn2dParams& p, const T* x, const float* f, T* y, cudaStream_t s) {
+  const int64_t row_work = p.out_w * p.channels;
+  const dim3 grid(static_cast<unsigned int>((row_work + kBlock - 1) / kBlock),
+                  static_cast<unsigned int>(std::min<int64_t>((p.out_h + kRows - 1) / kRows, kMaxGridYZ)),
+                  static_cast<unsigned int>(std::min<int64_t>(p.n, kMaxGridYZ)));
+  const bool small = p.upx == 1 && p.upy == 1 && (p.downy == 1 || p.downy == 2);
+  const auto launch_small = [&](auto fh, auto fw) {
+    if (p.downy == 1) Upfirdn2dSmallKernel<T, fh(), fw(), 1><<<grid, kBlock, 0, s>>>(p, x, f, y);
+    else Upfirdn2dSmallKernel<T, fh(), fw(), 2><<<grid, kBlock, 0, s>>>(p, x, f, y);
+  };
+  using Four = std::integral_constant<int, 4>;
+  using One = std::integral_constant<int, 1>;
+  if (small && p.fh == 4 && p.fw == 4) launch_small(Four(), Four());
+  else if (small && p.fh == 1 && p.fw == 4) launch_small(One(), Four());
+  else if (small && p.fh == 4 && p.fw == 1) launch_small(Four(), One());
+  else Upfirdn2dKernel<<<grid, kBlock, 0, s>>>(p, x, f, y);
+}
+
 }  // namespace
 
 const char* LaunchUpfirdn2dCuda(const Upfirdn2dParams& p, int dtype, const void* x,
@@ -80,22 +153,16 @@ const char* LaunchUpfirdn2dCuda(const Upfirdn2dParams& p, int dtype, const void*
       span(p.in_h, p.upy, p.pady0, p.pady1, p.fh, p.downy, p.out_h) > kIntMax) {
     return "an image row or column is too long for the kernel's 32-bit index arithmetic";
   }
-  const dim3 grid(static_cast<unsigned int>((row_work + kBlock - 1) / kBlock),
-                  static_cast<unsigned int>(std::min<int64_t>((p.out_h + kRows - 1) / kRows, kMaxGridYZ)),
-                  static_cast<unsigned int>(p.n < kMaxGridYZ ? p.n : kMaxGridYZ));
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   switch (dtype) {
     case kCudaFloat32:
-      Upfirdn2dKernel<<<grid, kBlock, 0, s>>>(p, static_cast<const float*>(x), f,
-                                              static_cast<float*>(y));
+      LaunchTyped(p, static_cast<const float*>(x), f, static_cast<float*>(y), s);
       break;
     case kCudaFloat16:
-      Upfirdn2dKernel<<<grid, kBlock, 0, s>>>(p, static_cast<const __half*>(x), f,
-                                              static_cast<__half*>(y));
+      LaunchTyped(p, static_cast<const __half*>(x), f, static_cast<__half*>(y), s);
       break;
     case kCudaBfloat16:
-      Upfirdn2dKernel<<<grid, kBlock, 0, s>>>(p, static_cast<const __nv_bfloat16*>(x), f,
-                                              static_cast<__nv_bfloat16*>(y));
+      LaunchTyped(p, static_cast<const __nv_bfloat16*>(x), f, static_cast<__nv_bfloat16*>(y), s);
       break;
     default:
       return "unsupported dtype";
