@@ -41,6 +41,22 @@ def _want_cuda(mode: str, tf) -> bool:
     return mode == "on" or (mode == "auto" and have)
 
 
+DEFAULT_CUDA_HOME = "/usr/local/cuda"
+
+
+def _cuda_home(nvcc: str) -> str:
+    """The CUDA toolkit folder (the one holding include/cuda_runtime.h): $CUDA_HOME or
+    $CUDA_PATH, else the folder above nvcc's bin/ (nvcc may be a link or a wrapper script
+    elsewhere on PATH), else /usr/local/cuda."""
+    candidates = [os.environ.get("CUDA_HOME", ""), os.environ.get("CUDA_PATH", ""),
+                  os.path.dirname(os.path.dirname(os.path.realpath(nvcc))), DEFAULT_CUDA_HOME]
+    for home in candidates:
+        if home and os.path.isfile(os.path.join(home, "include", "cuda_runtime.h")):
+            return home
+    raise SystemExit(f"No CUDA toolkit headers (include/cuda_runtime.h) found for {nvcc}; "
+                     "set CUDA_HOME to the toolkit's folder.")
+
+
 def build(out: str = DEFAULT_OUT, cuda: str = "auto", cxxflags: str = DEFAULT_CXXFLAGS,
           cuda_arch: str = "all-major") -> str:
     """Compiles and links the library; returns its path. `cuda_arch` is nvcc's
@@ -50,8 +66,7 @@ def build(out: str = DEFAULT_OUT, cuda: str = "auto", cxxflags: str = DEFAULT_CX
     compile_flags = tf.sysconfig.get_compile_flags()
     link_flags = tf.sysconfig.get_link_flags()
     use_cuda = _want_cuda(cuda, tf)
-    nvcc = shutil.which("nvcc")
-    cuda_home = os.path.dirname(os.path.dirname(nvcc)) if nvcc else ""
+    cuda_home = _cuda_home(shutil.which("nvcc")) if use_cuda else ""
     # EIGEN_USE_GPU defines Eigen::GpuDevice, which the GPU kernels' registration needs.
     defines = ["-DGOOGLE_CUDA=1", "-DEIGEN_USE_GPU", f"-I{cuda_home}/include"] if use_cuda else []
     cxx = os.environ.get("CXX", "g++")
