@@ -69,51 +69,66 @@ __global__ void Upfirdn2dKernel(Upfirdn2dParams p, const T* x, const float* f, T
   }
 }
 
-// The networks' own case: no upsampling and a 4-tap filter (4x4, or a 1-D pass
-// 1x4 or 4x1), any downsampling along x and DY along y. The taps live in
-// registers and each thread computes kGroup output rows from one read of the
-// (kGroup - 1) * DY + FH input rows they share, so a 4x4 filter reads 7 input
-// pixels per output instead of 16 and loads no filter value per tap.
+// The networks' own case: no upsampling, a 4-tap filter (4x4, or a 1-D pass
+// 1x4 or 4x1) and downsampling by 1 or 2. The taps live in registers and each
+// thread computes a block of kGroup output rows by GX columns from one read of
+// the input pixels that the block shares: a 4x4 filter reads 49 input pixels
+// for 16 outputs instead of 256, and no filter value per tap.
 constexpr int kGroup = 4;
 
-template <typename T, int FH, int FW, int DY>
+// Each thread computes GX consecutive output columns (4 for filters with 4 taps
+// along x, 1 for a vertical pass) with strides DX and DY between outputs.
+template <typename T, int FH, int FW, int DY, int GX, int DX>
 __global__ void Upfirdn2dSmallKernel(Upfirdn2dParams p, const T* x, const float* f, T* y) {
   const int channels = static_cast<int>(p.channels), in_w = static_cast<int>(p.in_w);
   const int in_h = static_cast<int>(p.in_h), out_h = static_cast<int>(p.out_h);
-  const int row_work = static_cast<int>(p.out_w) * channels;
+  const int out_w = static_cast<int>(p.out_w), row_stride = out_w * channels;
+  const int groups = (out_w + GX - 1) / GX;
   const int j = blockIdx.x * blockDim.x + threadIdx.x;
-  if (j >= row_work) return;
+  if (j >= groups * channels) return;
   float taps[FH][FW];
 #pragma unroll
   for (int k = 0; k < FH * FW; ++k) taps[k / FW][k % FW] = __ldg(f + k);
-  const int ch = j % channels, qx = (j / channels) * p.downx - p.padx0;  // column of tap 0
-  bool column_inside[FW];
+  const int ch = j % channels, ox0 = (j / channels) * GX;
+  const int qx = ox0 * p.downx - p.padx0;  // input column of tap 0 for output column ox0
+  constexpr int kSpanX = (GX - 1) * DX + FW;  // input columns that the GX outputs read
+  bool column_inside[kSpanX];
 #pragma unroll
-  for (int kx = 0; kx < FW; ++kx) column_inside[kx] = qx + kx >= 0 && qx + kx < in_w;
+  for (int c = 0; c < kSpanX; ++c) column_inside[c] = qx + c >= 0 && qx + c < in_w;
   for (int64_t n = blockIdx.z; n < p.n; n += gridDim.z) {
     const T* image = x + n * in_h * in_w * channels + static_cast<int64_t>(qx) * channels + ch;
-    T* out = y + n * out_h * row_work + j;
+    T* out = y + n * out_h * row_stride + static_cast<int64_t>(ox0) * channels + ch;
     for (int row0 = blockIdx.y * kRows; row0 < out_h; row0 += gridDim.y * kRows) {
-      for (int oy = row0; oy < min(out_h, row0 + kRows); oy += kGroup) {
+      const int row_end = min(out_h, row0 + kRows);
+      for (int oy = row0; oy < row_end; oy += kGroup) {
         const int qy = oy * DY - p.pady0;  // input row of tap 0 for output row oy
-        float acc[kGroup] = {};
+        float acc[kGroup][GX] = {};
 #pragma unroll
         for (int i = 0; i < (kGroup - 1) * DY + FH; ++i) {
           if (qy + i < 0 || qy + i >= in_h) continue;
           const T* in = image + static_cast<int64_t>(qy + i) * in_w * channels;
 #pragma unroll
-          for (int kx = 0; kx < FW; ++kx) {
-            const float v = column_inside[kx] ? LoadF(in, kx * channels) : 0.f;
+          for (int c = 0; c < kSpanX; ++c) {
+            const float v = column_inside[c] ? LoadF(in, c * channels) : 0.f;
 #pragma unroll
             for (int r = 0; r < kGroup; ++r) {
               const int ky = i - r * DY;
-              if (ky >= 0 && ky < FH) acc[r] += taps[ky][kx] * v;
+#pragma unroll
+              for (int g = 0; g < GX; ++g) {
+                const int kx = c - g * DX;
+                if (ky >= 0 && ky < FH && kx >= 0 && kx < FW) acc[r][g] += taps[ky][kx] * v;
+              }
             }
           }
         }
 #pragma unroll
         for (int r = 0; r < kGroup; ++r) {
-          if (oy + r < min(out_h, row0 + kRows)) StoreF(out, static_cast<int64_t>(oy + r) * row_work, acc[r]);
+#pragma unroll
+          for (int g = 0; g < GX; ++g) {
+            if (oy + r < row_end && ox0 + g < out_w) {
+              StoreF(out, static_cast<int64_t>(oy + r) * row_stride + g * channels, acc[r][g]);
+            }
+          }
         }
       }
     }
@@ -122,21 +137,34 @@ __global__ void Upfirdn2dSmallKernel(Upfirdn2dParams p, const T* x, const float*
 
 template <typename T>
 void LaunchTyped(const Upfirdn2dParams& p, const T* x, const float* f, T* y, cudaStream_t s) {
-  const int64_t row_work = p.out_w * p.channels;
-  const dim3 grid(static_cast<unsigned int>((row_work + kBlock - 1) / kBlock),
-                  static_cast<unsigned int>(std::min<int64_t>((p.out_h + kRows - 1) / kRows, kMaxGridYZ)),
-                  static_cast<unsigned int>(std::min<int64_t>(p.n, kMaxGridYZ)));
-  const bool small = p.upx == 1 && p.upy == 1 && (p.downy == 1 || p.downy == 2);
-  const auto launch_small = [&](auto fh, auto fw) {
-    if (p.downy == 1) Upfirdn2dSmallKernel<T, fh(), fw(), 1><<<grid, kBlock, 0, s>>>(p, x, f, y);
-    else Upfirdn2dSmallKernel<T, fh(), fw(), 2><<<grid, kBlock, 0, s>>>(p, x, f, y);
+  const unsigned int row_blocks =
+      static_cast<unsigned int>(std::min<int64_t>((p.out_h + kRows - 1) / kRows, kMaxGridYZ));
+  const unsigned int images = static_cast<unsigned int>(std::min<int64_t>(p.n, kMaxGridYZ));
+  const auto grid_for = [&](int gx) {
+    const int64_t work = (p.out_w + gx - 1) / gx * p.channels;
+    return dim3(static_cast<unsigned int>((work + kBlock - 1) / kBlock), row_blocks, images);
   };
-  using Four = std::integral_constant<int, 4>;
   using One = std::integral_constant<int, 1>;
+  using Two = std::integral_constant<int, 2>;
+  using Four = std::integral_constant<int, 4>;
+  // Picks DY (and DX where columns are grouped) from the run-time factors.
+  const auto launch_small = [&](auto fh, auto fw) {
+    constexpr int kFH = decltype(fh)::value, kFW = decltype(fw)::value, kGX = kFW == 1 ? 1 : 4;
+    const auto go = [&](auto dy, auto dx) {
+      Upfirdn2dSmallKernel<T, kFH, kFW, decltype(dy)::value, kGX, decltype(dx)::value>
+          <<<grid_for(kGX), kBlock, 0, s>>>(p, x, f, y);
+    };
+    if (p.downy == 1 && p.downx == 1) go(One(), One());
+    else if (p.downy == 1) go(One(), Two());
+    else if (p.downx == 1) go(Two(), One());
+    else go(Two(), Two());
+  };
+  const bool small = p.upx == 1 && p.upy == 1 && (p.downy == 1 || p.downy == 2) &&
+                     (p.downx == 1 || p.downx == 2 || p.fw == 1);
   if (small && p.fh == 4 && p.fw == 4) launch_small(Four(), Four());
   else if (small && p.fh == 1 && p.fw == 4) launch_small(One(), Four());
   else if (small && p.fh == 4 && p.fw == 1) launch_small(Four(), One());
-  else Upfirdn2dKernel<<<grid, kBlock, 0, s>>>(p, x, f, y);
+  else Upfirdn2dKernel<<<grid_for(1), kBlock, 0, s>>>(p, x, f, y);
 }
 
 }  // namespace

@@ -181,7 +181,7 @@ def check_upfirdn2d(so, rng) -> list[dict]:
     results = []
     filters = [(1, 1), (4, 4), (3, 2), (1, 4), (4, 1), (8, 8)]
     factors = [((1, 1), (1, 1)), ((2, 2), (1, 1)), ((1, 1), (2, 2)), ((4, 4), (1, 1)),
-               ((3, 1), (1, 2)), ((2, 2), (2, 2))]
+               ((3, 1), (1, 2)), ((2, 2), (2, 2)), ((1, 1), (2, 1)), ((1, 1), (1, 2))]
     pads = [(0, 0, 0, 0), (1, 2, 2, 1), (3, 3, 3, 3), (-1, 2, 1, -2)]
     shapes = [(2, 9, 7, 3), (1, 4, 5, 64), (3, 6, 6, 1), (1, 5, 6, 40)]
     for fshape, (up, down), pad, shape, dtype in itertools.product(filters, factors, pads, shapes, DTYPES):
