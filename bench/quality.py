@@ -85,6 +85,15 @@ VARIANTS: dict[str, dict] = {
                                 "minutes": 10, "about": "finetune-cpu32 with D's first 2 blocks frozen"},
 }
 
+# Fine-tuning figures measured from the first bundled emoji32 (200 kimg of pretraining), which a longer-trained
+# one has replaced: kept for the record under these names, gathered by --kept, no longer trainable.
+FIRST_EMOJI32 = "bundled:emoji32 as first shipped (200 kimg), since replaced"
+VARIANTS.update({
+    f"{name}-emoji32v1": {**VARIANTS[name], "about": f"{VARIANTS[name]['about']}; from {FIRST_EMOJI32}",
+                          "retired": FIRST_EMOJI32}
+    for name in ("finetune", "finetune-cpu32", "finetune-freezed2", "finetune-cpu32-freezed2")
+})
+
 
 def preset_for(variant: dict, outdir: str) -> str:
     """The variant's preset: its name, or a JSON written into `outdir` with the section overrides applied."""
@@ -287,6 +296,10 @@ def main() -> None:
     unknown = [n for n in names if n not in variants]
     if unknown:
         parser.error(f"unknown variants {unknown}; known: {', '.join(variants)}")
+    retired = [n for n in names if variants[n].get("retired") and not args.kept]
+    if retired:
+        parser.error(f"variants {retired} can no longer be trained ({variants[retired[0]]['retired']}); "
+                     "--kept gathers their kept figures")
     args.marks = [float(m) for m in args.marks.split(",") if m]
     late = [m for m in args.marks if not 0 < m < args.minutes]
     if late:
