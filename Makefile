@@ -32,11 +32,11 @@ demo: venv
 		rm -rf $$d; done
 	@$(BIN)/python -m tf_stylegan.tools.train --config=cpu32 --init_from=bundled:emoji32 --data=bundled:fluent64 \
 		--freeze_d=2 --outdir=$(OUT) --kimg=40 --snap=8 --checkpoint-every=250 --export=saved_models/demo/1
-	@echo "== 64 faces, 4x enlarged, and a latent walk"
+	@echo "== 64 faces, 4x enlarged, and a latent walk (truncation psi 0.7)"
 	@$(BIN)/python -m tf_stylegan.tools.generate --network=$(OUT)/G_ema.keras --seeds=0-63 --grid=8x8 --zoom=4 \
-		--nosingles --outdir=$(OUT)/faces
+		--trunc=0.7 --nosingles --outdir=$(OUT)/faces
 	@$(BIN)/python -m tf_stylegan.tools.video --network=$(OUT)/G_ema.keras --seeds=0-5 --loop --grid=3x1 \
-		--seconds=0.6 --fps=20 --zoom=4 --out=$(OUT)/walk.gif
+		--trunc=0.7 --seconds=0.6 --fps=20 --zoom=4 --out=$(OUT)/walk.gif
 
 # The compiled bias_act and upfirdn2d ops (custom_ops/): C++ kernels, plus the
 # CUDA ones when nvcc and a CUDA-enabled TensorFlow are present. Rebuilt when a
