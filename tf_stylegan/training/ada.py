@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_stylegan.ops.random import fold, replica_normal, replica_uniform
-from tf_stylegan.ops.upfirdn2d import downsample2d, setup_filter, upsample2d
+from tf_stylegan.ops.upfirdn2d import setup_filter
 
 STAGES = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
           "brightness", "contrast", "lumaflip", "hue", "saturation", "cutout")
@@ -110,14 +110,13 @@ def _rotate3d_luma(theta):
 
 # ------------------------------------------------------------------ execution
 
-def _grid_sample_bilinear(images: tf.Tensor, theta: tf.Tensor, out_h: int, out_w: int) -> tf.Tensor:
-    """torch's affine_grid + grid_sample (bilinear, zero padding, align_corners=False), NHWC.
+def _bilinear_taps(theta: tf.Tensor, n, in_h, in_w, out_h: int, out_w: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """torch's affine_grid + grid_sample taps (bilinear, zero padding, align_corners=False).
 
-    The four taps of every output pixel are one tf.gather from the flattened
-    batch (its gradient, a segment sum, is faster on CPU than gather_nd's scatter).
+    Returns where the four taps of every output pixel sit in the batch padded by
+    one ring of zeros, flattened to [N * (in_h + 2) * (in_w + 2)] pixels, and
+    their weights: two [4, N, out_h * out_w] tensors.
     """
-    n = tf.shape(images)[0]
-    in_h, in_w, ch = tf.shape(images)[1], tf.shape(images)[2], images.shape[3]
     ys = (2.0 * tf.range(out_h, dtype=tf.float32) + 1.0) / out_h - 1.0
     xs = (2.0 * tf.range(out_w, dtype=tf.float32) + 1.0) / out_w - 1.0
     gy, gx = tf.meshgrid(ys, xs, indexing="ij")
@@ -130,14 +129,99 @@ def _grid_sample_bilinear(images: tf.Tensor, theta: tf.Tensor, out_h: int, out_w
     x0, y0 = tf.floor(ix), tf.floor(iy)
     wx, wy = ix - x0, iy - y0
     pw, ph = in_w + 2, in_h + 2
-    flat = tf.reshape(tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]]), [-1, ch])
     xa, ya = tf.cast(x0, tf.int32) + 1, tf.cast(y0, tf.int32) + 1
     xb, yb = tf.minimum(xa + 1, pw - 1), tf.minimum(ya + 1, ph - 1)
     image_start = (tf.range(n) * (ph * pw))[:, None]
     row_a, row_b = image_start + ya * pw, image_start + yb * pw
-    taps = tf.gather(flat, tf.stack([row_a + xa, row_a + xb, row_b + xa, row_b + xb]))  # [4, N, P, C]
-    weights = tf.stack([(1 - wx) * (1 - wy), wx * (1 - wy), (1 - wx) * wy, wx * wy])[..., None]
-    return tf.reshape(tf.reduce_sum(taps * weights, axis=0), [n, out_h, out_w, ch])
+    index = tf.stack([row_a + xa, row_a + xb, row_b + xa, row_b + xb])
+    weights = tf.stack([(1 - wx) * (1 - wy), wx * (1 - wy), (1 - wx) * wy, wx * wy])
+    return index, weights
+
+
+def _grid_sample_gather(images: tf.Tensor, theta: tf.Tensor, out_h: int, out_w: int) -> tf.Tensor:
+    """Bilinear sampling as one tf.gather of the four taps: the plain definition (see `_grid_sample_bilinear`)."""
+    n, in_h, in_w, ch = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2], images.shape[3]
+    index, weights = _bilinear_taps(theta, n, in_h, in_w, out_h, out_w)
+    flat = tf.reshape(tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]]), [-1, ch])
+    taps = tf.gather(flat, index)  # [4, N, P, C]
+    return tf.reshape(tf.reduce_sum(taps * weights[..., None], axis=0), [n, out_h, out_w, ch])
+
+
+def _pixel_transform(theta: tf.Tensor, in_h, in_w, out_h: int, out_w: int) -> tf.Tensor:
+    """theta (normalised output -> input coordinates) as ImageProjectiveTransform's [N, 8] pixel-index map."""
+    hx, hy = tf.cast(in_w, tf.float32) / 2.0, tf.cast(in_h, tf.float32) / 2.0
+    ax, bx = 2.0 / out_w, 1.0 / out_w - 1.0  # normalised x of output column j: ax * j + bx
+    ay, by = 2.0 / out_h, 1.0 / out_h - 1.0
+    t = [[theta[:, i, j] for j in range(3)] for i in range(2)]
+    rows = [[t[i][0] * ax * h, t[i][1] * ay * h, (t[i][0] * bx + t[i][1] * by + t[i][2] + 1.0) * h - 0.5]
+            for i, h in ((0, hx), (1, hy))]
+    zero = tf.zeros_like(theta[:, 0, 0])
+    return tf.stack(rows[0] + rows[1] + [zero, zero], axis=1)
+
+
+def _grid_sample_bilinear(images: tf.Tensor, theta: tf.Tensor, out_h: int, out_w: int) -> tf.Tensor:
+    """torch's affine_grid + grid_sample (bilinear, zero padding, align_corners=False), NHWC float32.
+
+    The forward pass is TensorFlow's ImageProjectiveTransformV3 (one C++ pass,
+    about 2x faster than gathering the taps on CPU). Its registered gradient
+    only approximates the adjoint (it samples with the inverse transform), so
+    the gradient here is the exact one: each output's gradient added into its
+    four taps.
+    """
+    n, in_h, in_w, ch = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2], images.shape[3]
+
+    @tf.custom_gradient
+    def sample(x):
+        y = tf.raw_ops.ImageProjectiveTransformV3(
+            images=x, transforms=_pixel_transform(theta, in_h, in_w, out_h, out_w),
+            output_shape=tf.constant([out_h, out_w], tf.int32), fill_value=tf.constant(0.0),
+            interpolation="BILINEAR", fill_mode="CONSTANT")
+
+        def grad(dy):
+            # The sampling as a sparse [N * P, padded pixels] matrix (4 taps a row); its transpose
+            # times dy is the exact adjoint (about 1.7x faster here than segment sums of the taps).
+            index, weights = _bilinear_taps(theta, n, in_h, in_w, out_h, out_w)
+            rows = tf.range(tf.size(index[0]), dtype=tf.int64)
+            ph, pw = in_h + 2, in_w + 2
+            matrix = tf.sparse.SparseTensor(
+                tf.stack([tf.tile(rows, [4]), tf.cast(tf.reshape(index, [-1]), tf.int64)], axis=1),
+                tf.reshape(weights, [-1]), tf.cast(tf.stack([tf.size(index[0]), n * ph * pw]), tf.int64))
+            padded = tf.sparse.sparse_dense_matmul(matrix, tf.reshape(dy, [-1, ch]), adjoint_a=True)
+            return tf.reshape(padded, [n, ph, pw, ch])[:, 1:-1, 1:-1, :]
+
+        return y, grad
+
+    return sample(images)
+
+
+def _fir_matrix(size, taps: np.ndarray, up: int, down: int, pad0: int, out_size) -> tf.Tensor:
+    """A 1-D upfirdn (zero-stuff by `up`, pad by `pad0` in front, correlate with `taps`, keep every
+    `down`-th) of a `size`-sample signal as a matrix M [size, out_size]: out = x @ M."""
+    i = tf.range(size)[:, None]
+    j = tf.range(out_size)[None, :]
+    tap = up * i - down * j + pad0
+    valid = (tap >= 0) & (tap < len(taps))
+    return tf.gather(tf.constant(np.append(taps, 0.0), tf.float32), tf.where(valid, tap, len(taps)))
+
+
+def _reflect_matrix(size, margin) -> tf.Tensor:
+    """Reflect padding by `margin` (no edge repeat, margin < size) as a 0/1 matrix [size, size + 2 * margin]."""
+    k = tf.range(size + 2 * margin) - margin
+    source = tf.where(k < 0, -k, tf.where(k >= size, 2 * (size - 1) - k, k))
+    return tf.transpose(tf.one_hot(source, size, dtype=tf.float32))
+
+
+def _resample_axes(x: tf.Tensor, m_h: tf.Tensor, m_w: tf.Tensor) -> tf.Tensor:
+    """x [N, h, w, C] -> [N, H, W, C] by a matrix per axis: out = m_h^T x m_w on every channel plane.
+
+    Done on [N * C, h, w] planes, where both products are plain matrix
+    products (einsum's transposes of NHWC cost more than the products here).
+    """
+    n, h, w, ch = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2], x.shape[3]
+    big_h, big_w = tf.shape(m_h)[1], tf.shape(m_w)[1]
+    planes = tf.matmul(tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [-1, w]), m_w)  # [N * C * h, W]
+    planes = tf.matmul(m_h[None], tf.reshape(planes, [-1, h, big_w]), transpose_a=True)  # [N * C, H, W]
+    return tf.transpose(tf.reshape(planes, [n, ch, big_h, big_w]), [0, 2, 3, 1])
 
 
 class AugmentPipe:
@@ -241,7 +325,8 @@ class AugmentPipe:
             colour = True
         if colour:
             if ch == 3:
-                x = tf.einsum("nij,nhwj->nhwi", c[:, :3, :3], x) + c[:, None, None, :3, 3]
+                pixels = tf.matmul(tf.reshape(x, [n, h * w, 3]), c[:, :3, :3], transpose_b=True)
+                x = tf.reshape(pixels + c[:, None, :3, 3], [n, h, w, 3])
             else:
                 m = tf.reduce_mean(c[:, :3, :], axis=1)  # [N, 4]
                 x = x * tf.reduce_sum(m[:, :3], axis=1)[:, None, None, None] + m[:, None, None, None, 3]
@@ -263,13 +348,17 @@ class AugmentPipe:
 
     def _resample_with_margin(self, x: tf.Tensor, g_inv: tf.Tensor, margin) -> tf.Tensor:
         """Reflect-pad by `margin` (any margin that holds the transforms gives the same images),
-        upsample, sample bilinearly, downsample."""
+        upsample, sample bilinearly, downsample.
+
+        Padding and 2x upsampling of an axis are one small matrix, and so is the
+        filtered 2x downsampling: two matrix products per step instead of pads and
+        3-channel depthwise convolutions (2-3x faster on CPU, measured), with the
+        same numbers as upfirdn2d's reference.
+        """
         h, w = x.shape[1], x.shape[2]
         pad_filter = len(SYM6) // 4
         my, mx = tf.minimum(margin, h - 1), tf.minimum(margin, w - 1)
-        x = tf.pad(x, [[0, 0], [my, my], [mx, mx], [0, 0]], mode="REFLECT")
-        # The reference upsampling: faster than the compiled op on 3-channel images (measured).
-        x = upsample2d(x, self.filter, up=2, impl="ref")
+        x = _resample_axes(x, self._pad_up(h, my), self._pad_up(w, mx))
         two, half = tf.fill([1], 2.0), tf.fill([1], 0.5)
         g_inv = _scale2d(two, two) @ g_inv @ _scale2d(half, half)  # in upsampled pixels
         g_inv = _translate2d(-half, -half) @ g_inv @ _translate2d(half, half)  # pixel centres move by 0.5
@@ -279,7 +368,20 @@ class AugmentPipe:
         from_norm = _scale2d(tf.fill([1], out_w / 2.0), tf.fill([1], out_h / 2.0))
         g_inv = to_norm @ g_inv @ from_norm
         x = _grid_sample_bilinear(x, g_inv[:, :2, :], out_h, out_w)
-        return downsample2d(x, self.filter, down=2, padding=-pad_filter * 2, flip_filter=True, impl="ref")
+        return _resample_axes(x, self._down(out_h, h), self._down(out_w, w))
+
+    def _pad_up(self, size: int, margin) -> tf.Tensor:
+        """[size, 2 * (size + 2 * margin)]: reflect-pad by margin, then upsample2d(up=2) with sym6."""
+        taps = self.filter[::-1] * 2.0  # upsample2d correlates with the reversed filter, gain 2 per axis
+        padded = size + 2 * margin
+        up = _fir_matrix(padded, taps, up=2, down=1, pad0=(len(taps) + 1) // 2, out_size=2 * padded)
+        return tf.matmul(_reflect_matrix(size, margin), up)
+
+    def _down(self, size: int, out_size: int) -> tf.Tensor:
+        """[size, out_size]: downsample2d(down=2, flip_filter=True) with sym6, cropped by the filter's reach."""
+        taps = self.filter
+        pad0 = -(len(SYM6) // 4) * 2 + (len(taps) - 1) // 2
+        return _fir_matrix(size, taps, up=1, down=2, pad0=pad0, out_size=out_size)
 
 
 def required_margin(g_inv: tf.Tensor, h: int, w: int, pad_filter: int) -> tf.Tensor:
