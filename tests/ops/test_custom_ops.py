@@ -218,6 +218,14 @@ def test_auto_uses_the_compiled_ops_where_measured_faster():
     assert ("TfStyleganBiasAct" in types) == _dispatch.AUTO_ON_CPU["bias_act"]
 
 
+def test_auto_filters_without_resampling_by_the_reference_on_cpu():
+    # Measured: oneDNN's depthwise convolution beats the compiled op on a plain filter,
+    # and the compiled op wins wherever the call up- or downsamples.
+    assert "TfStyleganUpfirdn2d" not in _op_types(lambda x: upfirdn2d(x, F4, padding=2), SPEC)
+    assert "TfStyleganUpfirdn2d" in _op_types(lambda x: upfirdn2d(x, F4, up=2, padding=2), SPEC)
+    assert "TfStyleganUpfirdn2d" in _op_types(lambda x: upfirdn2d(x, F4, padding=2, impl="custom"), SPEC)
+
+
 def test_override_impl_ref_keeps_custom_ops_out_of_the_graph():
     with override_impl("ref"):
         types = _op_types(lambda x: bias_act(upfirdn2d(x, F4, impl="custom"), impl="custom"), SPEC)

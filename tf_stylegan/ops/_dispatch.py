@@ -32,7 +32,11 @@ FLOAT_DTYPES = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
 # reference (1.15-1.7x); inside G and D only upfirdn2d still does (about 4-6% on a
 # bfloat16 step), while the compiled bias_act makes bfloat16 steps 2-6% slower,
 # probably because TF's graph optimiser fuses the reference's add + activation
-# with the neighbouring ops and a custom op breaks that fusion.
+# with the neighbouring ops and a custom op breaks that fusion. A call can
+# refine its op's entry (see `use_custom`): upfirdn2d keeps the compiled op for
+# resampling, where the reference filters every pixel before it drops 3 in 4
+# (2.5-5x slower), but not for a plain filter, where oneDNN's depthwise
+# convolution is 1.5x faster forward and backward (bench/profile.py, cpu32).
 AUTO_ON_CPU = {"bias_act": False, "upfirdn2d": True}
 
 _override = contextvars.ContextVar("tf_stylegan_ops_impl", default=None)
@@ -112,11 +116,12 @@ def _why_not_custom(op: str, unsupported: str | None) -> str | None:
     return unsupported
 
 
-def use_custom(op: str, impl: str, unsupported: str | None = None) -> bool:
+def use_custom(op: str, impl: str, unsupported: str | None = None, cpu_auto: bool | None = None) -> bool:
     """True when `op` should run through the compiled library.
 
     `unsupported` is the caller's reason why this input cannot use the
-    compiled op (None when it can).
+    compiled op (None when it can). `cpu_auto` says for this call whether
+    `auto` takes the compiled op on CPU (None: `AUTO_ON_CPU`'s entry).
     """
     if impl not in IMPLS:
         raise ValueError(f"{op}: impl must be one of {IMPLS}, got {impl!r}.")
@@ -124,7 +129,8 @@ def use_custom(op: str, impl: str, unsupported: str | None = None) -> bool:
     if impl == "ref":
         return False
     on_gpu = bool(tf.config.list_logical_devices("GPU"))
-    if impl == "auto" and not on_gpu and not AUTO_ON_CPU.get(op, False):
+    preferred = AUTO_ON_CPU.get(op, False) if cpu_auto is None else cpu_auto
+    if impl == "auto" and not on_gpu and not preferred:
         return False  # measured: the reference is as fast here
     reason = _why_not_custom(op, unsupported)
     if reason is not None:

@@ -230,7 +230,8 @@ def upfirdn2d(
                 f"{fh}x{fw} filter; reduce the negative padding."
             )
     unsupported = "the spatial size is not static" if h is None or w is None else None
-    if _dispatch.use_custom("upfirdn2d", impl, unsupported):
+    resamples = upx * upy * downx * downy > 1
+    if _dispatch.use_custom("upfirdn2d", impl, unsupported, cpu_auto=resamples):
         return _upfirdn2d_custom(x, f, upx, upy, downx, downy, pad, flip_filter, gain)
     return _upfirdn2d_ref(x, f, upx, upy, downx, downy, pad, flip_filter, gain)
 
