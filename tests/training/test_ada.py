@@ -12,6 +12,8 @@ from tf_stylegan.training.ada import (
     AugmentPipe,
     _grid_sample_bilinear,
     _grid_sample_gather,
+    _scale2d,
+    _translate2d,
     parse_stages,
     required_margin,
 )
@@ -164,7 +166,7 @@ def test_resampling_matches_upfirdn2d_and_the_plain_sampler():
         x = upsample2d(x, pipe.filter, up=2, impl="ref")
         half = tf.fill([1], 0.5)
         g = _scale(2.0) @ g_inv @ _scale(0.5)
-        g = _shift(-half) @ g @ _shift(half)
+        g = _translate2d(-half, -half) @ g @ _translate2d(half, half)
         g = _scale(2.0 / x.shape[1]) @ g @ _scale((h + 6) * 2 / 2.0)
         x = _grid_sample_gather(x, g[:, :2, :], (h + 6) * 2, (h + 6) * 2)
         return downsample2d(x, pipe.filter, down=2, padding=-6, flip_filter=True, impl="ref")
@@ -183,11 +185,7 @@ def test_resampling_matches_upfirdn2d_and_the_plain_sampler():
 
 
 def _scale(s):
-    return tf.constant([[s, 0, 0], [0, s, 0], [0, 0, 1]], tf.float32)
-
-
-def _shift(t):
-    return tf.concat([tf.constant([[1.0, 0], [0, 1], [0, 0]]), tf.concat([tf.fill([2, 1], t[0]), [[1.0]]], 0)], 1)
+    return _scale2d(tf.fill([1], float(s)), tf.fill([1], float(s)))
 
 
 @pytest.mark.parametrize("p", [0.1, 0.4, 1.0])

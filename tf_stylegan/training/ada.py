@@ -181,11 +181,11 @@ def _grid_sample_bilinear(images: tf.Tensor, theta: tf.Tensor, out_h: int, out_w
             # The sampling as a sparse [N * P, padded pixels] matrix (4 taps a row); its transpose
             # times dy is the exact adjoint (about 1.7x faster here than segment sums of the taps).
             index, weights = _bilinear_taps(theta, n, in_h, in_w, out_h, out_w)
-            rows = tf.range(tf.size(index[0]), dtype=tf.int64)
+            outputs = tf.size(index[0], out_type=tf.int64)
             ph, pw = in_h + 2, in_w + 2
             matrix = tf.sparse.SparseTensor(
-                tf.stack([tf.tile(rows, [4]), tf.cast(tf.reshape(index, [-1]), tf.int64)], axis=1),
-                tf.reshape(weights, [-1]), tf.cast(tf.stack([tf.size(index[0]), n * ph * pw]), tf.int64))
+                tf.stack([tf.tile(tf.range(outputs), [4]), tf.cast(tf.reshape(index, [-1]), tf.int64)], axis=1),
+                tf.reshape(weights, [-1]), tf.stack([outputs, tf.cast(n * ph * pw, tf.int64)]))
             padded = tf.sparse.sparse_dense_matmul(matrix, tf.reshape(dy, [-1, ch]), adjoint_a=True)
             return tf.reshape(padded, [n, ph, pw, ch])[:, 1:-1, 1:-1, :]
 
