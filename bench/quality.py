@@ -83,6 +83,14 @@ VARIANTS: dict[str, dict] = {
                           "minutes": 10, "about": "fine-tuning emoji32 with D's first 2 blocks frozen, 10 minutes"},
     "finetune-cpu32-freezed2": {"config": "cpu32", "options": {"init_from": "bundled:emoji32", "freeze_d": 2},
                                 "minutes": 10, "about": "finetune-cpu32 with D's first 2 blocks frozen"},
+    "finetune-cpu32-freezed3": {"config": "cpu32", "options": {"init_from": "bundled:emoji32", "freeze_d": 3},
+                                "minutes": 10, "about": "finetune-cpu32 with all 3 of D's blocks frozen (only its "
+                                                        "4x4 head trains)"},
+    "finetune-cpu32-freezed2-ema5": {"config": "cpu32", "minutes": 10,
+                                     "options": {"init_from": "bundled:emoji32", "freeze_d": 2, "ema_kimg": 5,
+                                                 "ema_rampup": None},
+                                     "about": "finetune-cpu32-freezed2 with G_ema's half-life 5 kimg and no ramp-up "
+                                              "(a fine-tuned G starts good, so G_ema need not follow it closely)"},
 }
 
 # Fine-tuning figures measured from the first bundled emoji32 (200 kimg of pretraining), which a longer-trained
