@@ -5,7 +5,8 @@
    impl="custom" and impl="ref" at the networks' own tensor sizes; summed per
    op and resolution.
 2. Whole networks: G forward + backward and D forward + backward under
-   override_impl("custom"), ("ref") and ("auto"), float32 and bfloat16.
+   override_impl("custom"), ("ref") and ("auto"), float32 and bfloat16, timed in
+   interleaved rounds (one call of each per round; the median per impl).
 
 Prints one JSON line per measurement and a JSON summary; --out writes it too.
 Needs the library: `make ops`.
@@ -42,6 +43,21 @@ def median_ms(fn, reps: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return 1e3 * float(np.median(times))
+
+
+def interleaved_medians_ms(fns: dict, reps: int) -> dict:
+    """Median ms of each function, timed in rounds that call every one once, so that a machine that
+    drifts over the minutes (memory, clocks) shifts all of them alike, not the one timed last."""
+    for fn in fns.values():
+        fn()  # trace
+        fn()  # warm up
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * float(np.median(t)) for name, t in times.items()}
 
 
 def forward_backward(call, *inputs):
@@ -164,9 +180,13 @@ def main() -> None:
                 print(json.dumps({"op_total": f"{op}/res{res}/{dtype}", **t}), flush=True)
             for name, net, inputs in (("G", G, (z, None)), ("D", D, (img, None))):
                 row = dict(net=name, res=res, dtype=dtype)
+                steps = {}
                 for impl in ("ref", "custom", "auto"):
-                    with override_impl(impl):
-                        row[f"{impl}_ms"] = round(median_ms(network_step(net, inputs, dtype), args.reps), 1)
+                    with override_impl(impl):  # the impl is read when the step is traced
+                        steps[impl] = network_step(net, inputs, dtype)
+                        steps[impl]()
+                for impl, ms in interleaved_medians_ms(steps, args.reps).items():
+                    row[f"{impl}_ms"] = round(ms, 1)
                 row["custom_speedup"] = round(row["ref_ms"] / row["custom_ms"], 3)
                 row["auto_speedup"] = round(row["ref_ms"] / row["auto_ms"], 3)
                 summary["networks"].append(row)
