@@ -35,14 +35,8 @@ OPS = {"TfStyleganBiasAct": "bias_act", "TfStyleganUpfirdn2d": "upfirdn2d"}
 
 
 def median_ms(fn, reps: int) -> float:
-    fn()  # trace
-    fn()  # warm up
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+    """Median ms of one function over `reps` calls, after a tracing and a warm-up call."""
+    return interleaved_medians_ms({"fn": fn}, reps)["fn"]
 
 
 def interleaved_medians_ms(fns: dict, reps: int) -> dict:
