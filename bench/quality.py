@@ -91,6 +91,16 @@ VARIANTS: dict[str, dict] = {
                                                  "ema_rampup": None},
                                      "about": "finetune-cpu32-freezed2 with G_ema's half-life 5 kimg and no ramp-up "
                                               "(a fine-tuned G starts good, so G_ema need not follow it closely)"},
+    "finetune-cpu32-freezed2-lr1.5e-3": {"config": "cpu32", "minutes": 10,
+                                         "options": {"init_from": "bundled:emoji32", "freeze_d": 2,
+                                                     "g_lr": 0.0015, "d_lr": 0.0015},
+                                         "about": "finetune-cpu32-freezed2 at half the learning rates (0.0015): "
+                                                  "G keeps more of what it learnt on emoji64"},
+    "finetune-cpu32-freezed2-lr5e-3": {"config": "cpu32", "minutes": 10,
+                                       "options": {"init_from": "bundled:emoji32", "freeze_d": 2,
+                                                   "g_lr": 0.005, "d_lr": 0.005},
+                                       "about": "finetune-cpu32-freezed2 at learning rates 0.005: G moves to "
+                                                "the new data faster"},
 }
 
 # Fine-tuning figures measured from the first bundled emoji32 (200 kimg of pretraining), which a longer-trained
