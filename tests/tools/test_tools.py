@@ -6,6 +6,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 from conftest import data_path, run_tool
 from PIL import Image
 
@@ -51,6 +52,25 @@ def test_hyphenated_flags_are_accepted():
 
     argv = ["prog", "--noise-mode=const", "--no-singles", "--trunc_cutoff=2", "-v", "pos"]
     assert _normalise_argv(argv) == ["prog", "--noise_mode=const", "--nosingles", "--trunc_cutoff=2", "-v", "pos"]
+
+
+def test_number_flags_that_a_preset_may_null_take_none():
+    from tf_stylegan.run.options import OptionError, resolve
+    from tf_stylegan.tools.train import FLAGS
+
+    parse = FLAGS["ema_rampup"].parser.parse
+    assert parse("none") is None and parse("None") is None and parse("0.25") == 0.25
+    assert FLAGS["resolution"].parser.parse("none") is None and FLAGS["resolution"].parser.parse("16") == 16
+    with pytest.raises(ValueError):
+        parse("nothing")
+    assert resolve("stylegan2", {"ema_rampup": 0.05}, {"data": "d", "outdir": "o", "ema_rampup": None})[
+        "ema_rampup"] is None
+    with pytest.raises(OptionError, match="r1_gamma: a value is required"):  # not optional: no 'none' flag
+        resolve("stylegan2", {}, {"data": "d", "outdir": "o", "r1_gamma": None})
+    with pytest.raises(ValueError):
+        FLAGS["gamma"].parser.parse("none")
+    with pytest.raises(OptionError, match="out of range"):  # 'nan' parses as a float, and is refused at the door
+        resolve("stylegan2", {}, {"data": "d", "outdir": "o", "ema_rampup": parse("nan")})
 
 
 def test_dataset_tool_reports_and_fails_clearly(tmp_path):

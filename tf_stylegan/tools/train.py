@@ -8,7 +8,8 @@
 
 Every flag is an option of tf_stylegan.run.options (the flags are made from
 its schema): a flag overrides the preset's value, and a flag that does not
-apply to the preset's family is an error. A resume reads the run's recorded
+apply to the preset's family is an error. A number option whose preset value
+may be null takes 'none' (--ema_rampup=none, --kimg=none). A resume reads the run's recorded
 options; only kimg, minutes, snapshots, checkpoints, metrics, export, the LR
 schedules and the divergence guard may change (recorded in history.jsonl).
 The run folder is described in tf_stylegan/run/driver.py.
@@ -27,6 +28,21 @@ _DEFINE = {"bool": flags.DEFINE_boolean, "int": flags.DEFINE_integer, "float": f
            "res_batches": flags.DEFINE_list}
 
 
+class _OrNone(flags.ArgumentParser):
+    """A number flag that also takes 'none': the value a preset writes as null (e.g. --ema_rampup=none)."""
+
+    def __init__(self, numbers: flags.ArgumentParser):
+        self.numbers = numbers
+
+    def parse(self, argument):
+        if isinstance(argument, str) and argument.strip().lower() == "none":
+            return None
+        return self.numbers.parse(argument)
+
+    def flag_type(self) -> str:
+        return f"{self.numbers.flag_type()} or none"
+
+
 def _define_flags() -> None:
     """One flag per option; unset flags leave the preset's (or the recorded run's) value."""
     from tf_stylegan.run.options import COMPILE, MODEL, SCHEDULE, SCHEMA
@@ -37,7 +53,13 @@ def _define_flags() -> None:
         default = f" (default: the preset's, else {option.default})" if known else " (default: the preset's)"
         if not option.in_preset:
             default = f" (default: {option.default})" if known else ""
-        _DEFINE[option.kind](option.flag_name, None, families + option.help + default)
+        text = families + option.help + default
+        if option.optional and option.kind in ("int", "float"):
+            numbers = flags.IntegerParser() if option.kind == "int" else flags.FloatParser()
+            flags.DEFINE(_OrNone(numbers), option.flag_name, None, text + "; 'none' unsets it",
+                         serializer=flags.ArgumentSerializer())
+        else:
+            _DEFINE[option.kind](option.flag_name, None, text)
 
 
 _define_flags()
