@@ -335,7 +335,9 @@ def main() -> None:
                 if results := [r for r in found if r]:
                     summary["data"][data][name] = summarise(results)
             continue
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        from tf_stylegan.tools._cli import import_tensorflow_quietly
+
+        import_tensorflow_quietly()  # a log of figures, not of TensorFlow's start-up lines
         from tf_stylegan.metrics.suite import Evaluator
 
         evaluator = Evaluator(data, args.inception, os.path.join(args.outdir, "cache"), progress=False)
