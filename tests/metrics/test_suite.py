@@ -79,6 +79,40 @@ def test_evaluator_records_and_cache(inception_weights, tmp_path):
     assert again.evaluate(G, ["fid40_full"])[0]["results"]["fid40_full"] == fid
 
 
+class _Replay:
+    """A stand-in generator whose images are given ones, in order (to know the FID it must get)."""
+
+    z_dim, c_dim = 8, 0
+
+    def __init__(self, images_m11):
+        self.images, self.img_resolution = tf.constant(images_m11), int(images_m11.shape[1])
+        self.next = tf.Variable(0)
+
+    def __call__(self, z, c, truncation_psi=1.0, noise_mode="random", training=False):
+        n = tf.shape(z)[0]
+        out = self.images[self.next:self.next + n]
+        self.next.assign_add(n)
+        return out
+
+
+def test_reals_are_compared_at_the_generators_resolution(inception_weights):
+    from tf_stylegan.data.bundled import load_arrays
+    from tf_stylegan.metrics.features import real_features
+
+    images = tf.cast(load_arrays("emoji64", "none")[0][:32], tf.float32) / 127.5 - 1
+    box16 = tf.nn.avg_pool2d(images, 4, 4, "VALID")  # what a 16 px run on this 64 px set trains on
+    ev = Evaluator("bundled:emoji64", inception_weights, None, max_real=32, batch_size=32, progress=False)
+    np.testing.assert_allclose(ev.real(16)[0], ev.extractor(to_uint8(box16)), rtol=1e-4, atol=1e-4)
+    # A generator that reproduces the 16 px reals scores 0; measured against the 64 px ones it would not.
+    fid = ev.evaluate(_Replay(box16.numpy()), ["fid32_full"])[0]["results"]["fid32_full"]
+    assert abs(fid) < 1e-2, fid
+    assert stats.fid(ev.real()[0], ev.real(16)[0]) > 50
+    for bad in (128, 48):
+        with pytest.raises(stats.MetricError, match=f"bundled:emoji64: its images are 64 px and the generator's "
+                                                    f"{bad} px"):
+            real_features("bundled:emoji64", ev.extractor, 4, 4, progress=False, resolution=bad)
+
+
 def test_conditional_generator_needs_matching_labels(inception_weights, tmp_path):
     ev = Evaluator("bundled:emoji64", inception_weights, None, max_real=8, batch_size=8, labels="category",
                    progress=False)

@@ -2,6 +2,10 @@
 
 Images reach the feature network as uint8, as in the official code
 (generated [-1, 1] images become `floor(x * 127.5 + 128)` clipped to [0, 255]).
+Real images are compared at the generator's resolution: a network trained
+below its dataset's resolution is measured against the box-filtered reals it
+was trained on (against the full-size ones, a perfect 32 px generator of a
+64 px set would score about 55-64 instead of 0).
 Dataset features are cached on disk, keyed by the dataset's content hash, the
 feature network's file hash and the settings, so a training run computes
 them once.
@@ -88,20 +92,37 @@ def _progress(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="img", disable=not enabled, leave=False)
 
 
-def real_features(data: str, extractor: FeatureExtractor, max_items: int | None = None, batch_size: int = 64,
-                  labels: str = "tags", progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(features [N, D], labels [N, c_dim]) of the dataset's images, unflipped, in file order."""
-    from tf_stylegan.data.pipeline import load, read_info
+def box_factor(data: str, data_resolution: int, resolution: int | None) -> int:
+    """How much the dataset's images shrink to `resolution` (None: not at all); a resolution that is not
+    the data's divided by a power of two is an error naming the dataset."""
+    if resolution is None or resolution == data_resolution:
+        return 1
+    factor = data_resolution // max(int(resolution), 1)
+    if resolution > data_resolution or factor * resolution != data_resolution or factor & (factor - 1):
+        raise MetricError(f"{data}: its images are {data_resolution} px and the generator's {resolution} px; "
+                          "they are compared at the generator's resolution, which must be the data's divided by "
+                          "a power of two. Evaluate on the dataset the network was trained on.")
+    return factor
 
-    total = read_info(data)["num_images"]
-    count = total if max_items is None else min(total, max_items)
+
+def real_features(data: str, extractor: FeatureExtractor, max_items: int | None = None, batch_size: int = 64,
+                  labels: str = "tags", progress: bool = True,
+                  resolution: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(features [N, D], labels [N, c_dim]) of the dataset's images, unflipped, in file order; box-filtered
+    down to `resolution` (as a run at that resolution trains on them) when it is below the data's."""
+    from tf_stylegan.data.pipeline import load, read_info
+    from tf_stylegan.ops.box import downsample_box
+
+    info = read_info(data)
+    factor = box_factor(data, info["resolution"], resolution)
+    count = info["num_images"] if max_items is None else min(info["num_images"], max_items)
     ds = load(data, batch_size, mirror=False, shuffle=False, repeat=False, labels=labels, drop_remainder=False)
     feats, labs = [], []
     with _progress(count, "real features", progress) as bar:
         done = 0
         for images, lab in ds:
             take = min(count - done, int(images.shape[0]))
-            feats.append(extractor(to_uint8(images[:take])))
+            feats.append(extractor(to_uint8(downsample_box(images[:take], factor))))
             labs.append(lab[:take].numpy())
             done += take
             bar.update(take)
@@ -120,20 +141,20 @@ def dataset_labels(data: str, labels: str = "tags") -> np.ndarray:
 
 def cached_real_features(data: str, extractor: FeatureExtractor, network_id: str, cache_dir: str | None,
                          max_items: int | None = None, batch_size: int = 64, labels: str = "tags",
-                         progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                         progress: bool = True, resolution: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """`real_features`, stored under cache_dir/stats/ keyed by data, network and settings."""
     if cache_dir is None:
-        return real_features(data, extractor, max_items, batch_size, labels, progress)
+        return real_features(data, extractor, max_items, batch_size, labels, progress, resolution)
     from tf_stylegan.files import atomic_path
 
     key = hashlib.sha1(json.dumps(
         dict(data=dataset_digest(data), network=network_id, max_items=max_items, labels=labels,
-             dtype=extractor.network.dtype_policy.name), sort_keys=True).encode()).hexdigest()
+             dtype=extractor.network.dtype_policy.name, resolution=resolution), sort_keys=True).encode()).hexdigest()
     path = os.path.join(cache_dir, "stats", f"{key}.npz")
     if os.path.isfile(path):
         with np.load(path) as f:
             return f["features"].astype(np.float64), f["labels"]
-    feats, labs = real_features(data, extractor, max_items, batch_size, labels, progress)
+    feats, labs = real_features(data, extractor, max_items, batch_size, labels, progress, resolution)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, features=feats.astype(np.float32), labels=labs)

@@ -115,7 +115,7 @@ class Evaluator:
         self.max_real, self.labels, self.seed, self.progress = max_real, labels, seed, progress
         self.inception_path, self.strategy, self.dtype = inception_path, strategy, dtype
         self._extractor: FeatureExtractor | None = None
-        self._real: tuple[np.ndarray, np.ndarray] | None = None
+        self._real: dict[int | None, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def extractor(self) -> FeatureExtractor:
@@ -131,12 +131,14 @@ class Evaluator:
             self.network_id = file_digest(os.fspath(self.inception_path))
         return self._extractor
 
-    def real(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._real is None:
+    def real(self, resolution: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Features and labels of the real images at `resolution` (None: the data's own)."""
+        if resolution not in self._real:
             extractor = self.extractor
-            self._real = cached_real_features(self.data, extractor, self.network_id, self.cache_dir,
-                                              self.max_real, self.batch_size, self.labels, self.progress)
-        return self._real
+            self._real[resolution] = cached_real_features(
+                self.data, extractor, self.network_id, self.cache_dir, self.max_real, self.batch_size, self.labels,
+                self.progress, resolution)
+        return self._real[resolution]
 
     def evaluate(self, G, metrics: list[str], snapshot: str | None = None,
                  truncation_psi: float = 1.0) -> list[dict]:
@@ -155,7 +157,7 @@ class Evaluator:
             elif spec.kind == "cacc":
                 results, num_real, num_gen = self._cacc(G, spec, truncation_psi), 0, spec.num_gen
             else:
-                real_feats, real_labels = self.real()
+                real_feats, real_labels = self.real(G.img_resolution)
                 if all_gen is None:  # the same seeds make every smaller count a prefix of the largest
                     all_gen = generator_features(
                         G, self.extractor, max(s.num_gen for s in gen_specs), self.batch_size, truncation_psi,

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from tf_stylegan.data import load, read_info
 from tf_stylegan.networks.presets import Preset, load_preset
+from tf_stylegan.ops.box import downsample_box
 from tf_stylegan.run.options import SCHEDULE, SCHEMA, OptionError, RunOptions
 from tf_stylegan.training.base import GANModel
 from tf_stylegan.training.dcgan import DCGAN
@@ -158,7 +159,7 @@ def data_source(opts: RunOptions, info: dict, model: GANModel, strategy: tf.dist
             ds = load(opts["data"], batch, mirror=opts["mirror"], seed=seed, input_context=ctx, skip_batches=skip,
                       labels=labels)
             if factor > 1:
-                ds = ds.map(lambda x, y: (tf.nn.avg_pool2d(x, factor, factor, "VALID"), y))
+                ds = ds.map(lambda x, y: (downsample_box(x, factor), y))
             return ds
 
         return iter(strategy.distribute_datasets_from_function(fn))
