@@ -80,6 +80,8 @@ VARIANTS: dict[str, dict] = {
                        "about": "R1 gamma 0.1, no path length, no mixing"},
     "scratch10": {"config": BEFORE, "minutes": 10,
                   "about": "old cpu32 from scratch for 10 minutes, the fine-tuning variants' baseline"},
+    "scratch10-cpu32": {"config": "cpu32", "minutes": 10,
+                        "about": "today's cpu32 from scratch for 10 minutes: the baseline of fine-tuning with it"},
     "finetune": {"config": BEFORE, "options": {"init_from": "bundled:emoji32"}, "minutes": 10,
                  "about": "fine-tuning the pretrained emoji32 for 10 minutes"},
     "finetune-cpu32": {"config": "cpu32", "options": {"init_from": "bundled:emoji32"}, "minutes": 10,
