@@ -364,7 +364,8 @@ def main() -> None:
         parser.error(f"--marks {late}: each mark must lie inside the budget (0, --minutes={args.minutes:g}).")
     seeds = [int(s) for s in args.seeds.split(",")]
 
-    summary = {"minutes": args.minutes, "marks": args.marks, "num_gen": args.num_gen, "threads": os.cpu_count(),
+    summary = {"minutes": args.minutes, "marks": args.marks, "num_gen": args.num_gen, "reals": REALS,
+               "threads": os.cpu_count(),
                "variants": {n: portable(variants[n]) for n in names}, "data": {}}
     for data in args.data.split(","):
         summary["data"][data] = {}
