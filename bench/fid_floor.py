@@ -19,21 +19,9 @@ from tf_stylegan.tools._cli import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from tf_stylegan.data.bundled import load_arrays  # noqa: E402
-from tf_stylegan.images import to_uint8  # noqa: E402
+from tf_stylegan.data.pipeline import read_info  # noqa: E402
 from tf_stylegan.metrics import inception, stats  # noqa: E402
-from tf_stylegan.metrics.features import FeatureExtractor  # noqa: E402
-from tf_stylegan.ops.box import downsample_box  # noqa: E402
-
-
-def box_features(extract: FeatureExtractor, images: np.ndarray, factor: int, batch: int) -> np.ndarray:
-    """Inception features of uint8 `images` box-filtered by `factor`, as the metric feeds real images."""
-    return np.concatenate([
-        extract(to_uint8(downsample_box(tf.cast(images[i:i + batch], tf.float32) / 127.5 - 1, factor)))
-        for i in range(0, len(images), batch)]).astype(np.float64)
+from tf_stylegan.metrics.features import FeatureExtractor, real_features  # noqa: E402
 
 
 def main() -> None:
@@ -46,13 +34,12 @@ def main() -> None:
     extract = FeatureExtractor(inception.load(args.inception))
     out: dict = {"threads": os.cpu_count(), "fid": {}}
     for name in args.sets.split(","):
-        images = load_arrays(name, "none")[0]
-        size = images.shape[1]
-
-        full = box_features(extract, images, 1, args.batch)
-        out["fid"][name] = {"images": len(images), "size": size}
+        data = f"bundled:{name}"
+        full = real_features(data, extract, batch_size=args.batch, labels="none", progress=False)[0]
+        out["fid"][name] = {"images": len(full), "size": read_info(data)["resolution"]}
         for res in (int(r) for r in args.resolutions.split(",")):
-            shrunk = box_features(extract, images, size // res, args.batch)
+            shrunk = real_features(data, extract, batch_size=args.batch, labels="none", progress=False,
+                                   resolution=res)[0]
             out["fid"][name][f"box{res}_vs_full"] = round(stats.fid(full, shrunk), 2)
     print(json.dumps(out, indent=1))
 
