@@ -104,8 +104,10 @@ def test_reals_are_compared_at_the_generators_resolution(inception_weights):
     ev = Evaluator("bundled:emoji64", inception_weights, None, max_real=32, batch_size=32, progress=False)
     np.testing.assert_allclose(ev.real(16)[0], ev.extractor(to_uint8(box16)), rtol=1e-4, atol=1e-4)
     # A generator that reproduces the 16 px reals scores 0; measured against the 64 px ones it would not.
-    fid = ev.evaluate(_Replay(box16.numpy()), ["fid32_full"])[0]["results"]["fid32_full"]
+    record = ev.evaluate(_Replay(box16.numpy()), ["fid32_full"])[0]
+    fid = record["results"]["fid32_full"]
     assert abs(fid) < 1e-2, fid
+    assert record["real_resolution"] == 16  # the record says which reals it was measured against
     assert stats.fid(ev.real()[0], ev.real(16)[0]) > 50
     for bad in (128, 48):
         with pytest.raises(stats.MetricError, match=f"bundled:emoji64: its images are 64 px and the generator's "

@@ -152,11 +152,13 @@ class Evaluator:
         gen_specs = [spec for spec in specs if spec.kind not in ("ppl", "cacc")]
         for spec in specs:
             start = time.time()
+            real_resolution = None  # the resolution the reals were compared at, for the metrics that use them
             if spec.kind == "ppl":
                 results, num_real, num_gen = {spec.name: self._ppl(G, spec)}, 0, spec.num_gen
             elif spec.kind == "cacc":
                 results, num_real, num_gen = self._cacc(G, spec, truncation_psi), 0, spec.num_gen
             else:
+                real_resolution = int(G.img_resolution)
                 real_feats, real_labels = self.real(G.img_resolution)
                 if all_gen is None:  # the same seeds make every smaller count a prefix of the largest
                     all_gen = generator_features(
@@ -175,7 +177,7 @@ class Evaluator:
             records.append(dict(
                 results=results, metric=spec.name, total_time=elapsed, total_time_str=_time_str(elapsed),
                 num_gpus=len(tf.config.list_logical_devices("GPU")), snapshot_pkl=snapshot,
-                timestamp=time.time(), num_real=num_real, num_gen=num_gen,
+                timestamp=time.time(), num_real=num_real, num_gen=num_gen, real_resolution=real_resolution,
                 feature_network=_FEATURES[spec.kind]))
         return records
 
