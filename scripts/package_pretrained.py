@@ -7,9 +7,15 @@ Writes G_ema.keras and D.keras from the run's latest checkpoint, with their
 weights stored in float16 (they load into float32 networks), and
 record.json: the command that trained it (scripts/pretrain_emoji32.sh), the
 dataset, kimg, the hours of its sittings (RUN_DIR.sittings), its FID curve
-(metric-fid2k_full.jsonl) and, with --inception, the FID of the packaged
+(metric-fid2k_full.jsonl, each point with the resolution at which the reals
+were compared) and, with --inception, the FID of the packaged
 G_ema measured again after loading it back through `bundled:<name>`, so the
 record shows that packaging kept it.
+
+A run that continued an earlier network (INIT_FROM=bundled:<name>) is packaged
+with --continues=<that network's record.json>: kimg and hours then count both
+runs, the curve's kimg continue from the earlier run's, and the earlier record
+is kept whole under "earlier".
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ def fid_curve(run: str) -> list[dict]:
     if not os.path.isfile(path):
         return []
     rows = [json.loads(line) for line in open(path)]
-    return [{"kimg": round(r["nimg"] / 1000, 1), "fid2k_full": round(r["results"]["fid2k_full"], 2)} for r in rows]
+    return [{"kimg": round(r["nimg"] / 1000, 1), "fid2k_full": round(r["results"]["fid2k_full"], 2),
+             **({"real_resolution": r["real_resolution"]} if "real_resolution" in r else {})} for r in rows]
 
 
 def save_half(model, path: str) -> None:
@@ -85,7 +92,9 @@ def main() -> None:
     parser.add_argument("--command", default="scripts/pretrain_emoji32.sh OUTDIR MINUTES (sittings until FID stops "
                                              "improving; resume is exact)")
     parser.add_argument("--inception")
+    parser.add_argument("--continues", help="record.json of the network that this run started from (--init_from)")
     args = parser.parse_args()
+    earlier = read_earlier(args.continues, args.run) if args.continues else None
 
     from tf_stylegan.convert import load
     from tf_stylegan.convert.pretrained import PRETRAINED_DIR
@@ -108,6 +117,8 @@ def main() -> None:
         "hours": sitting_hours(args.run), "fid_curve": curve,
         "options_given": {k: opts[k] for k in sorted(options.get("given", opts)) if k in opts and k != "outdir"},
     }
+    if earlier:
+        record.update(continued(record, earlier))
     with open(os.path.join(tmp, "record.json"), "w") as f:
         json.dump(record, f, indent=1)
     write_marker(tmp, KIND)
@@ -121,6 +132,31 @@ def main() -> None:
         with open(os.path.join(folder, "record.json"), "w") as f:
             json.dump(record, f, indent=1)
     print(json.dumps(record, indent=1))
+
+
+def read_earlier(path: str, run: str) -> dict:
+    """The record of the network that `run` continued; refused unless the run really started from a network."""
+    with open(os.path.join(run, "options.json")) as f:
+        options = json.load(f)
+    if not options.get("options", options).get("init_from"):
+        raise SystemExit(f"--continues: {run} did not start from a network (no init_from in its options.json).")
+    with open(path) as f:
+        earlier = json.load(f)
+    for key in ("kimg", "hours", "fid_curve"):
+        if key not in earlier:
+            raise SystemExit(f"--continues: {path} has no {key!r}; it is not a record of a bundled network.")
+    return earlier
+
+
+def continued(record: dict, earlier: dict) -> dict:
+    """The fields of `record` that change when its run continued the network of `earlier`."""
+    offset = earlier["kimg"]
+    return {
+        "kimg": round(offset + record["kimg"], 1),
+        "hours": round((earlier["hours"] or 0) + (record["hours"] or 0), 2),
+        "fid_curve": [{**row, "kimg": round(offset + row["kimg"], 1)} for row in record["fid_curve"]],
+        "earlier": earlier,
+    }
 
 
 def load_step_nimg(run: str) -> int:

@@ -2,6 +2,7 @@
 # Trains (or resumes) the run behind bundled:emoji32 for one sitting of MINUTES minutes.
 #
 #   scripts/pretrain_emoji32.sh OUTDIR [MINUTES]
+#   INIT_FROM=bundled:emoji32 scripts/pretrain_emoji32.sh OUTDIR [MINUTES]   # a new run that continues a network
 #
 # cpu32's networks on bundled:emoji64 at 32 px, bf16 (auto on this CPU), with a longer G_ema
 # (5 kimg), a calmer ADA (p moves by 1 in 100 kimg) and the learning rates 0.002 it was trained
@@ -12,6 +13,7 @@ OUTDIR=${1:?usage: scripts/pretrain_emoji32.sh OUTDIR [MINUTES]}
 MINUTES=${2:-120}
 PY=${PYTHON:-.venv/bin/python}
 INCEPTION=${INCEPTION:-.cache/weights/fid_helper_default_1.pt}   # from make test
+INIT=${INIT_FROM:+--init_from=$INIT_FROM}   # G and G_ema start from its G_ema, D from its D; Adam and ADA start afresh
 START=$(date +%s)
 if [ -f "$OUTDIR/options.json" ]; then
     "$PY" -m tf_stylegan.tools.train --outdir="$OUTDIR" --resume=latest --minutes="$MINUTES" --progress=false
@@ -19,6 +21,6 @@ else
     "$PY" -m tf_stylegan.tools.train --config=cpu32 --data=bundled:emoji64 --outdir="$OUTDIR" \
         --kimg=5000 --minutes="$MINUTES" --g_lr=0.002 --d_lr=0.002 --ema_kimg=5 --ada_kimg=100 --snap=50 \
         --metrics=fid2k_full --inception="$INCEPTION" \
-        --checkpoint_every=500 --keep=2 --seed=0 --progress=false
+        --checkpoint_every=500 --keep=2 --seed=0 --progress=false $INIT
 fi
 echo "$START $(date +%s)" >> "$OUTDIR.sittings"   # wall seconds of each sitting, for the record

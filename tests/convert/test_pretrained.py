@@ -29,6 +29,11 @@ def test_the_record_says_how_it_was_trained():
         record = json.load(f)
     assert record["data"] == "bundled:emoji64" and record["kimg"] > 0 and record["fid_curve"]
     assert record["fid2k_full_packaged"] == pytest.approx(record["fid_curve"][-1]["fid2k_full"], rel=0.05)
+    # The curve's kimg rise to the network's; a network that continued another's counts on from it.
+    kimgs = [row["kimg"] for row in record["fid_curve"]]
+    assert kimgs == sorted(set(kimgs)) and kimgs[-1] == record["kimg"]
+    if "earlier" in record:
+        assert kimgs[0] > record["earlier"]["kimg"] and record["hours"] > record["earlier"]["hours"]
 
 
 def test_an_unknown_bundled_network_names_the_known_ones():
