@@ -101,8 +101,7 @@ def main() -> None:
     from tf_stylegan.files import check_output_folder, partial_folder, replace_folder, write_marker
 
     nets = load(args.run)
-    with open(os.path.join(args.run, "options.json")) as f:
-        options = json.load(f)
+    options = read_options(args.run)
     folder = os.path.join(PRETRAINED_DIR, args.name)
     check_output_folder(folder, KIND, overwrite=True)  # new, empty, or a network packaged before
     tmp = partial_folder(folder, KIND)
@@ -134,10 +133,15 @@ def main() -> None:
     print(json.dumps(record, indent=1))
 
 
+def read_options(run: str) -> dict:
+    """The run's options.json as written (its resolved options under "options", the given keys under "given")."""
+    with open(os.path.join(run, "options.json")) as f:
+        return json.load(f)
+
+
 def read_earlier(path: str, run: str) -> dict:
     """The record of the network that `run` continued; refused unless the run really started from a network."""
-    with open(os.path.join(run, "options.json")) as f:
-        options = json.load(f)
+    options = read_options(run)
     if not options.get("options", options).get("init_from"):
         raise SystemExit(f"--continues: {run} did not start from a network (no init_from in its options.json).")
     with open(path) as f:
