@@ -35,3 +35,24 @@ def test_unset_precision_trains_bf16_on_this_cpu_and_says_so(tmp_path):
     proc = run_tool("tf_stylegan.tools.train", "--config=tiny", "--data=bundled:emoji64", f"--outdir={tmp_path / 'x'}",
                     "--precision=fp16", check=False)
     assert proc.returncode == 2 and "140x slower" in proc.stderr
+
+
+def test_bf16_training_on_an_x86_cpu_without_avx512_is_refused_with_the_reason():
+    avx2 = {"avx2", "fma", "sse4_2"}
+    with pytest.raises(ValueError, match=r"--precision=bf16: this CPU has neither AVX-512.*about 18x slower"):
+        choose("bf16", gpu=False, flags=avx2)
+    assert choose("bf16", gpu=False, flags=avx2, backward=False) == ("bf16", "as asked")  # evaluation: forward only
+    assert choose("bf16", gpu=False, flags=avx2 | {"avx512f"}) == ("bf16", "as asked")
+    assert choose("bf16", gpu=False, flags=avx2 | {"amx_bf16"}) == ("bf16", "as asked")
+    assert choose("bf16", gpu=False, flags=set()) == ("bf16", "as asked")  # no x86 flags: an ARM CPU, say
+    assert choose("bf16", gpu=True, flags=avx2) == ("bf16", "as asked")
+    assert choose("auto", gpu=False, flags=avx2)[0] == "fp32"
+
+
+def test_resuming_a_bf16_run_where_bf16_is_emulated_warns():
+    from tf_stylegan.run.precision import recorded_warning
+
+    assert "about 18x slower" in recorded_warning("bf16", gpu=False, flags={"avx2", "fma"})
+    assert recorded_warning("bf16", gpu=False, flags={"avx2", "avx512f", "avx512_bf16"}) is None
+    assert recorded_warning("fp32", gpu=False, flags={"avx2"}) is None
+    assert recorded_warning("bf16", gpu=True, flags={"avx2"}) is None

@@ -34,6 +34,7 @@ from tf_stylegan.run.checkpoints import CheckpointStore
 from tf_stylegan.run.families import build_model, data_source, dataset_info
 from tf_stylegan.run.options import SCHEMA, OptionError, RunOptions, changed_on_resume, check_value, resolve
 from tf_stylegan.run.precision import choose as choose_precision
+from tf_stylegan.run.precision import recorded_warning
 from tf_stylegan.training.base import GANModel
 
 LOG = logging.getLogger("tf_stylegan.train")
@@ -112,6 +113,8 @@ class Run:
             except ValueError as exc:
                 raise OptionError(str(exc)) from None
             LOG.info("precision: %s (%s)", self.opts["precision"], why)
+        elif warning := recorded_warning(self.opts.get("precision", "")):
+            LOG.warning("precision: %s", warning)
         self._check_folder()
         for side in ("g", "d"):  # a bad schedule fails now, not at the first step
             cb.parse_lr_schedule(self.opts[f"{side}_lr_schedule"], f"--{side}_lr_schedule")

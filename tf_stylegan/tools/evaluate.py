@@ -51,7 +51,7 @@ def main(argv):
     G = load_generator(FLAGS.network)
     from tf_stylegan.run.precision import choose
 
-    precision, why = choose(FLAGS.precision)
+    precision, why = choose(FLAGS.precision, backward=False)  # forward passes only
     precision = "fp32" if precision == "fp16" else precision  # the feature network has no float16 path
     print(f"precision: {precision} ({why})")
     evaluator = Evaluator(
