@@ -46,7 +46,7 @@ def test_bfloat16_close(inception_weights, reference):
     assert feats.dtype == np.float32
     expected = reference["features_emoji64"]
     rel = np.linalg.norm(feats - expected) / np.linalg.norm(expected)
-    assert 0 < rel < 0.02  # bf16 does differ, but only slightly
+    assert 0 < rel < 0.025  # bf16 does differ, but only slightly (0.021 where a CPU without AVX-512 emulates it)
 
 
 def _params_with(inception_weights, conv, field, value):

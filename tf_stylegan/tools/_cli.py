@@ -7,6 +7,12 @@ TensorFlow's C++ ERROR lines, on purpose: its graph optimizer logs a
 harmless "remapper failed ... LeakyReluGrad" at error level whenever a
 bias + LeakyReLU has a gradient (it then simply does not fuse that pair), and
 a real failure still reaches Python as an exception. --verbose shows it all.
+
+oneDNN is turned on here too (unless TF_ENABLE_ONEDNN_OPTS is set): TensorFlow
+turns it on by itself only on CPUs with AVX512-VNNI, AVX512-BF16 or AMX. On
+others, an AVX2 EPYC say, its default Eigen kernels trained cpu32 at 21.7 img/s
+against oneDNN's 29.4, and cannot take the gradient of a grouped convolution
+(fused_modconv) at all.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Callable
 
 VERBOSE = any(arg in ("--verbose", "--verbose=true", "--verbose=True") for arg in sys.argv)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if VERBOSE else "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from absl import app, flags  # noqa: E402
 from absl import logging as absl_logging  # noqa: E402
