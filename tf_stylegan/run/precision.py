@@ -38,6 +38,14 @@ def bf16_backward_is_emulated(flags: set[str]) -> bool:
     return bool(flags) and "avx512f" not in flags and not any(f in flags for f in BF16_FLAGS)
 
 
+def _bf16_training_is_emulated(precision: str, gpu: bool | None, flags: set[str] | None) -> bool:
+    """Whether training in `precision` would run bfloat16 gradients emulated on this machine (or the one described)."""
+    if precision != "bf16":
+        return False
+    gpu = has_gpu() if gpu is None else gpu
+    return not gpu and bf16_backward_is_emulated(cpu_flags() if flags is None else flags)
+
+
 def choose(requested: str, gpu: bool | None = None, flags: set[str] | None = None,
            backward: bool = True) -> tuple[str, str]:
     """(precision, why) for `requested` ("auto", "fp32", "bf16" or "fp16"); raises ValueError for fp16 on a CPU,
@@ -48,7 +56,7 @@ def choose(requested: str, gpu: bool | None = None, flags: set[str] | None = Non
         raise ValueError("--precision=fp16 is for GPUs: on a CPU float16 convolutions are emulated and run about "
                          "140x slower than float32. Use --precision=bf16 on CPUs with AVX512-BF16 or AMX, "
                          "or auto.")
-    if requested == "bf16" and backward and not gpu and bf16_backward_is_emulated(flags):
+    if backward and _bf16_training_is_emulated(requested, gpu, flags):
         raise ValueError("--precision=bf16: this CPU has neither AVX-512 nor bfloat16 instructions, so its "
                          "bfloat16 convolution gradients are emulated: a convolution forward and backward runs "
                          "about 18x slower than in float32. Use --precision=fp32 or auto here.")
@@ -65,11 +73,7 @@ def choose(requested: str, gpu: bool | None = None, flags: set[str] | None = Non
 def recorded_warning(precision: str, gpu: bool | None = None, flags: set[str] | None = None) -> str | None:
     """What to tell a user who resumes a run recorded in bf16 on a CPU where its training step runs emulated (the
     run resumes exactly only in the precision it was recorded in, so it is not refused), else None."""
-    if precision != "bf16":
-        return None
-    gpu = has_gpu() if gpu is None else gpu
-    flags = cpu_flags() if flags is None else flags
-    if gpu or not bf16_backward_is_emulated(flags):
+    if not _bf16_training_is_emulated(precision, gpu, flags):
         return None
     return ("this run was recorded in bf16, which this CPU (no AVX-512, no bfloat16 instructions) emulates: its "
             "convolutions forward and backward run about 18x slower than in float32")
