@@ -33,7 +33,8 @@ from tf_stylegan.run import callbacks as cb
 from tf_stylegan.run.checkpoints import CheckpointStore
 from tf_stylegan.run.families import build_model, data_source, dataset_info
 from tf_stylegan.run.options import SCHEMA, OptionError, RunOptions, changed_on_resume, check_value, resolve
-from tf_stylegan.run.precision import choose as choose_precision, recorded_warning
+from tf_stylegan.run.precision import choose as choose_precision
+from tf_stylegan.run.precision import recorded_warning
 from tf_stylegan.training.base import GANModel
 
 LOG = logging.getLogger("tf_stylegan.train")
