@@ -15,10 +15,12 @@ resolution as the run saw them, is computed at every mark and at the end.
 
 Per data, variant and mark the table gives FID as mean, sample standard
 deviation, min and max over the seeds, and the means of kimg, img/s, D's late
-accuracies and ADA's largest p, with the grids. A finished run's figures are
-kept in OUTDIR/<data>/<variant>/seed<N>/result.json and reused, so a table can
-grow over several sittings (a run cut off before its result starts again);
---fresh ignores them, --kept trains nothing and gathers them, --remeasure
+accuracies and ADA's largest p, with the grids, the precision the runs trained
+in and the CPU they ran on (bf16 on AVX512-BF16 and float32 on AVX2 differ
+about 2x in images per minute: figures from different kinds do not compare).
+A finished run's figures are kept in OUTDIR/<data>/<variant>/seed<N>/result.json
+and reused, so a table can grow over several sittings (a run cut off before its
+result starts again); --fresh ignores them, --kept trains nothing and gathers them, --remeasure
 measures again the kept runs whose FID was taken against the full-size reals
 (before the metric compared at G's resolution). The JSON goes
 to --json; --table prints the markdown table of a JSON written before.
@@ -187,7 +189,33 @@ def kept_result(folder: str, minutes: float) -> dict | None:
     if kept["minutes"] != minutes:
         raise SystemExit(f"{path}: kept from a {kept['minutes']:g}-minute budget, not {minutes:g}; "
                          "pass --fresh to train it again.")
-    return {**kept, "grid": grid_path(folder)}
+    return {**kept, "grid": grid_path(folder), "precision": kept.get("precision") or run_precision(folder)}
+
+
+def run_precision(folder: str) -> str | None:
+    """The precision a run trained in, as the run recorded it ("auto" resolved on the machine that trained it)."""
+    try:
+        with open(os.path.join(folder, "run", "options.json")) as f:
+            return json.load(f)["options"]["precision"]
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+def cpu_description() -> str:
+    """This machine's CPU model and whether it has AVX-512 and bfloat16 instructions: figures from CPUs of
+    different kinds (bf16 against float32 training) are not comparable."""
+    from tf_stylegan.run.precision import BF16_FLAGS, cpu_flags
+
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    flags = cpu_flags()
+    kind = ("AVX512-BF16" if any(f in flags for f in BF16_FLAGS) else "AVX-512, no BF16" if "avx512f" in flags
+            else "no AVX-512")
+    return f"{model} ({kind})"
 
 
 def grid_path(folder: str) -> str:
@@ -237,7 +265,8 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
     nimg = int(run.model.nimg.numpy())
     result = {"data": data, "variant": name, "seed": seed, "minutes": minutes, "reals": REALS, "marks": fids,
               "kimg": round(nimg / 1000, 2), "img_per_s": round(nimg / seconds, 1),
-              "train_seconds": round(seconds, 1), "grid": grid_path(outdir),
+              "train_seconds": round(seconds, 1), "grid": grid_path(outdir), "precision": run_precision(outdir),
+              "cpu": cpu_description(),
               **late_statistics(os.path.join(outdir, "run", "stats.jsonl"))}
     with open(result_path, "w") as f:
         json.dump(result, f, indent=1)
@@ -280,6 +309,8 @@ def summarise(results: list[dict]) -> dict:
                             "min": min(fids), "max": max(fids), "runs": fids}
     for key in ("kimg", "img_per_s", "late_D_real_acc", "late_D_fake_acc", "ada_p_max"):
         out[key] = round(statistics.fmean(r[key] for r in results), 3)
+    for key in ("precision", "cpu"):  # where the seeds disagree, or some did not record it, all are listed
+        out[key] = ", ".join(sorted({r.get(key) or "not recorded" for r in results}))
     out["grids"] = [r["grid"] for r in results]
     return out
 
@@ -288,9 +319,9 @@ def table(summary: dict) -> str:
     """The markdown table of a summary: one row per data and variant, FID mean +- std per mark
     (a single run shows its FID alone: it has no spread)."""
     marks = sorted({m for d in summary["data"].values() for v in d.values() for m in v["fid"]}, key=float)
-    lines = ["| data | variant | seeds | " + " | ".join(f"FID at {m} min" for m in marks)
+    lines = ["| data | variant | precision | seeds | " + " | ".join(f"FID at {m} min" for m in marks)
              + " | kimg | img/s | D acc real/fake | ADA p max |",
-             "|---|---|---|" + "---|" * len(marks) + "---|---|---|---|"]
+             "|---|---|---|---|" + "---|" * len(marks) + "---|---|---|---|"]
     for data, variants in summary["data"].items():
         for name, v in variants.items():
             cells = []
@@ -298,7 +329,7 @@ def table(summary: dict) -> str:
                 f = v["fid"].get(m)
                 cells.append("" if f is None else f"{f['mean']:.1f}" if f["std"] is None
                              else f"{f['mean']:.1f} +- {f['std']:.1f}")
-            lines.append(f"| {data} | {name} | {len(v['seeds'])} | " + " | ".join(cells)
+            lines.append(f"| {data} | {name} | {v.get('precision', '')} | {len(v['seeds'])} | " + " | ".join(cells)
                          + f" | {v['kimg']:.1f} | {v['img_per_s']:.1f} | {v['late_D_real_acc']:.2f}/"
                            f"{v['late_D_fake_acc']:.2f} | {v['ada_p_max']:.2f} |")
     return "\n".join(lines)
