@@ -1,4 +1,4 @@
-"""Runs a few tiny training steps single-device, mirrored on 2 logical CPUs, or as a
+"""Runs a few tiny training steps with ADA single-device, mirrored on 2 logical CPUs, or as a
 MultiWorkerMirrored worker (TF_CONFIG), and saves losses and weights. Used by
 test_distributed.py as a subprocess, since devices are fixed at TF start-up."""
 
@@ -30,8 +30,7 @@ else:
 
 keras.utils.set_random_seed(0)
 with strategy.scope():
-    augment = {"augment": "ada", "ada_p": 0.5, "ada_interval": 2, "ada_kimg": 0.5} if os.environ.get("DIST_ADA") else {}
-    gan = tiny_gan(g_reg_interval=2, d_reg_interval=3, seed=7, **augment)
+    gan = tiny_gan(g_reg_interval=2, d_reg_interval=2, seed=7, augment="ada", ada_p=0.5, ada_interval=2, ada_kimg=0.5)
     gan.compile(g_lr=0.002, d_lr=0.002)
 
 
