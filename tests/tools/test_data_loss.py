@@ -44,7 +44,7 @@ def test_dataset_dest_equal_to_the_source_keeps_the_images(tmp_path):
 def test_a_lost_checkpoint_state_file_neither_hides_nor_exposes_the_checkpoints(tmp_path):
     out = tmp_path / "run"
     base = ["tf_stylegan.tools.train", "--config=tiny", "--data=bundled:emoji64", f"--outdir={out}", "--batch=4",
-            "--checkpoint_every=1", "--snap=100"]
+            "--resolution=8", "--checkpoint_every=1", "--snap=100"]
     run_tool(*base, "--kimg=0.008")  # steps 1 and 2, each checkpointed
     (out / "checkpoints" / "checkpoint").unlink()  # the state file, lost
     proc = run_tool(*base, "--kimg=0.008", check=False)  # following the old advice: "drop --resume"
