@@ -78,6 +78,31 @@ def test_fit_grows_through_the_stages(tmp_path):
     assert gan.generate_kwargs() == {"resolution": 8, "alpha": None}
 
 
+def test_ada_augments_each_stage_at_its_resolution_and_adapts_p():
+    G, D = growing_nets()
+    schedule = ProgressiveSchedule(8, start_resolution=4, stable_kimg=0.008, fade_kimg=0.008, batch=4)
+    gan = StyleGAN2(G, D, schedule=schedule, augment="ada", ada_p=0.5, ada_interval=1, ada_kimg=0.1)
+    gan.compile()
+    augmented = []  # the resolutions of what D saw through the pipe, recorded as each phase traces
+    pipe = gan._augment
+    gan._augment = lambda images, seed: augmented.append(images.shape[1]) or pipe(images, seed)
+    images = np.random.default_rng(0).uniform(-1, 1, (20, 8, 8, 3)).astype(np.float32)
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append((int(logs["resolution"]), float(logs["ada_p"])))
+
+    gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(4), epochs=1, steps_per_epoch=3,
+            callbacks=[Record()], verbose=0)
+    assert [r for r, _ in seen] == [4, 4, 8] and set(augmented) == {4, 8}
+    # p moves by 4 images / 100 per step, up or down with the sign of D(real), from 0.5.
+    for (_, before), (_, after) in zip([(0, 0.5)] + seen, seen):
+        assert abs(after - before) == pytest.approx(0.04, abs=1e-6)
+    for layer in (G.synthesis.b8.torgb, D.b8.fromrgb):
+        assert np.all(np.isfinite(layer.weights[0].numpy()))
+
+
 @pytest.fixture(scope="module")
 def growing_preset(tmp_path_factory):
     from tf_stylegan.networks.presets import _find

@@ -89,7 +89,8 @@ class StyleGAN2(GANModel):
       seed: the seed of every random draw of training.
       augment: augmentation of every image D sees: "ada" (adaptive discriminator
         augmentation), a DiffAugment policy such as "color,translation,cutout",
-        or None. Both help a lot on small datasets.
+        or None. Both help a lot on small datasets. With progressive growing
+        they augment each stage's images at its resolution.
       ada_stages: ADA pipeline: a preset ("bgc", the paper's default) or stage names.
       ada_p: ADA's initial probability (the fixed one when ada_target is None).
       ada_target: target mean sign of D(real) for adapting p (0.6); None = fixed p.
@@ -148,8 +149,6 @@ class StyleGAN2(GANModel):
             if not (G.synthesis.growing and D.growing):
                 raise ValueError("a progressive schedule needs growing networks: build G and D with growing=True "
                                  "(architecture 'orig'), as the configs A-D presets do.")
-            if augment:
-                raise ValueError("augmentation with progressive growing is not supported (augment=None).")
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; the losses are {', '.join(LOSSES)}.")
         self.loss, self.freeze_d = loss, int(freeze_d)
