@@ -57,6 +57,9 @@ VARIANTS: dict[str, dict] = {
     "diffaugment": {"config": BEFORE, "options": {"augment": "color,translation,cutout"},
                     "about": "old cpu32 with DiffAugment instead of ADA"},
     "grow": {"config": "cpu32-grow", "about": "progressive growing 8 -> 32 px"},
+    "grow-ada": {"config": "cpu32-grow", "options": {"augment": "ada", "ada_kimg": 20, "g_lr": 0.003, "d_lr": 0.003},
+                 "about": "progressive growing 8 -> 32 px with today's cpu32's ADA (ada_kimg 20) and learning "
+                          "rates (0.003)"},
     "r3gan": {"config": BEFORE, "options": {"loss": "r3gan", "pl_weight": 0, "style_mixing_prob": 0},
               "about": "R3GAN's relativistic pairing loss with R1 + R2, no path length, no mixing"},
     "no-pl": {"config": BEFORE, "options": {"pl_weight": 0}, "about": "old cpu32 without path length"},
