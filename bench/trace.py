@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -28,7 +29,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def measure(config: str, autograph: bool) -> dict:
     """One process's figures: first-call seconds per key, and the untraced step's median ms."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
     import tensorflow as tf
 
     if autograph:
@@ -40,13 +40,19 @@ def measure(config: str, autograph: bool) -> dict:
 
         tf.function = with_autograph  # this process only: measure what TensorFlow's default costs
     from tf_stylegan.run import Run
+
+    with tempfile.TemporaryDirectory(prefix="trace-") as outdir:
+        return _time_steps(Run(dict(data="bundled:emoji64", outdir=os.path.join(outdir, "run"), config=config,
+                                    kimg=1e6, progress=False)))
+
+
+def _time_steps(run) -> dict:
     from tf_stylegan.run.families import data_source
 
-    run = Run(dict(data="bundled:emoji64", outdir=os.path.join(tempfile.mkdtemp(prefix="trace-"), "run"),
-                   config=config, kimg=1e6, progress=False))
     model = run.model
     iterator = data_source(run.opts, run.info, model, run.strategy, run.preset.resolution)()
-    cycle = int(np.lcm.reduce([p.interval for p in model.phases]))
+    # Families without lazy phases (progan, dcgan) have one key per stage: a cycle is one step.
+    cycle = math.lcm(*[p.interval for p in getattr(model, "phases", [])])
     train = model.make_train_function()
     first, seen = [], set()
     for _ in range(cycle):
@@ -62,7 +68,7 @@ def measure(config: str, autograph: bool) -> dict:
         float(train(iterator)["loss/G"])
         steps.append(time.perf_counter() - start)
     return {"first_calls_s": [round(s, 1) for s in first], "traced_s": round(sum(first), 1),
-            "step_ms": round(1000 * statistics.median(steps), 1), "precision": run.opts["precision"]}
+            "step_ms": round(1000 * statistics.median(steps), 1), "precision": run.opts.get("precision", "fp32")}
 
 
 def main() -> None:
@@ -80,9 +86,11 @@ def main() -> None:
     runs: dict[str, list] = {"off": [], "on": []}
     for _ in range(args.repeats):
         for mode in runs:
-            out = subprocess.run([sys.executable, __file__, "--config", args.config, "--one", mode],
-                                 check=True, capture_output=True, text=True).stdout
-            runs[mode].append(json.loads(out.strip().splitlines()[-1]))
+            child = subprocess.run([sys.executable, __file__, "--config", args.config, "--one", mode],
+                                   capture_output=True, text=True)
+            if child.returncode:
+                sys.exit(f"bench/trace.py: the {mode} measurement failed:\n{child.stderr[-4000:]}")
+            runs[mode].append(json.loads(child.stdout.strip().splitlines()[-1]))
     result = {"config": args.config, "precision": runs["off"][0]["precision"], "threads": os.cpu_count(),
               "autograph": {mode: {"traced_s_mean": round(statistics.mean(r["traced_s"] for r in rs), 1),
                                    "step_ms_median": round(statistics.median(r["step_ms"] for r in rs), 1),

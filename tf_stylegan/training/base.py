@@ -226,7 +226,7 @@ class GANModel(keras.Model):
             return logs
 
         # The step's Python control flow is all static (stage, phases, shapes), so AutoGraph has nothing
-        # to convert; without it a trace takes about a quarter less time (bench/trace.py).
+        # to convert; without it a trace takes about a fifth less time (bench/trace.py).
         return step if self.run_eagerly else tf.function(step, reduce_retracing=True, autograph=False)
 
     def make_train_function(self, force: bool = False):
