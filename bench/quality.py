@@ -75,6 +75,8 @@ VARIANTS: dict[str, dict] = {
              "about": "twice the channels"},
     "narrow": {"config": BEFORE, "preset": {"G": {"channel_max": 64}, "D": {"channel_max": 64}},
                "about": "at most 64 channels (half of cpu32's below 32 px): about half the FLOPs per image"},
+    "cpu32-narrow": {"config": "cpu32", "preset": {"G": {"channel_max": 64}, "D": {"channel_max": 64}},
+                     "about": "today's cpu32 with at most 64 channels: about half the FLOPs per image"},
     "ada-fast": {"config": BEFORE, "options": {"ada_kimg": 5}, "about": "ADA's p adapts 4x faster"},
     "ada-target0.5": {"config": BEFORE, "options": {"ada_target": 0.5}, "about": "ADA target 0.5"},
     "reg8": {"config": BEFORE, "options": {"d_reg_interval": 8, "g_reg_interval": 8},

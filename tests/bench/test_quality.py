@@ -1,0 +1,75 @@
+"""bench/quality.py: every variant it can train is a valid run (preset, section overrides and options), so a
+misspelt lever fails here rather than hours into a sitting; the summary's statistics, and the kept results it
+refuses to mix."""
+
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+import quality  # noqa: E402
+
+TRAINABLE = sorted(name for name, v in quality.VARIANTS.items() if not v.get("retired"))
+
+
+@pytest.mark.parametrize("name", TRAINABLE)
+def test_each_variant_is_a_valid_run(name, tmp_path):
+    from tf_stylegan.networks.presets import FAMILY_NETWORKS, load_preset
+    from tf_stylegan.run.options import resolve
+
+    variant = quality.VARIANTS[name]
+    preset = load_preset(quality.preset_for(variant, str(tmp_path)), fallback_resolution=32)
+    options = {**variant.get("options", {}), "data": "bundled:emoji64", "outdir": str(tmp_path / "run")}
+    resolved = resolve(preset.family, preset.training, options, preset.name)
+    for key, value in variant.get("options", {}).items():
+        assert resolved[key] == value
+    G, D = (cls(**kw) for cls, kw in zip(FAMILY_NETWORKS[preset.family], (preset.G, preset.D)))
+    for section, net in (("G", G), ("D", D)):  # the overrides reached the networks
+        for key, value in variant.get("preset", {}).get(section, {}).items():
+            assert net.get_config()[key] == value
+
+
+def test_a_misspelt_override_is_refused(tmp_path):
+    from tf_stylegan.networks.presets import FAMILY_NETWORKS, load_preset
+
+    with pytest.raises(ValueError, match="sections G, D and training"):
+        quality.preset_for({"config": "cpu32", "preset": {"g": {"channel_max": 64}}}, str(tmp_path))
+    preset = load_preset(quality.preset_for({"config": "cpu32", "preset": {"G": {"chanel_max": 64}}},
+                                            str(tmp_path)))
+    with pytest.raises((TypeError, ValueError), match="chanel_max"):
+        FAMILY_NETWORKS[preset.family][0](**preset.G)
+
+
+def result(seed: int, fid10: float, fid20: float | None = None, **extra) -> dict:
+    marks = {"10": {"fid": fid10, "kimg": 40.0}}
+    if fid20 is not None:
+        marks["20"] = {"fid": fid20, "kimg": 80.0}
+    return {"seed": seed, "marks": marks, "kimg": 80.0 + seed, "img_per_s": 60.0, "late_D_real_acc": 0.8,
+            "late_D_fake_acc": 0.9, "ada_p_max": 0.2, "grid": f"g{seed}.png", **extra}
+
+
+def test_summary_gives_mean_sample_spread_and_range_per_mark():
+    out = quality.summarise([result(0, 100.0, 50.0, precision="bf16"), result(1, 110.0, 60.0, precision="bf16"),
+                             result(2, 120.0, precision="fp32")])
+    assert out["fid"]["10"] == {"mean": 110.0, "std": 10.0, "min": 100.0, "max": 120.0,
+                                "runs": [100.0, 110.0, 120.0]}
+    assert out["fid"]["20"]["mean"] == 55.0 and out["fid"]["20"]["std"] == pytest.approx(7.07, abs=0.01)
+    assert out["kimg"] == 81.0 and out["precision"] == "bf16, fp32" and out["cpu"] == "not recorded"
+    assert quality.summarise([result(0, 100.0)])["fid"]["10"]["std"] is None  # one run has no spread
+    assert "| 110.0 +- 10.0 | 55.0 +- 7.1 |" in quality.table({"data": {"d": {"v": out}}})
+
+
+def test_a_kept_result_of_another_budget_or_metric_is_refused(tmp_path):
+    folder = tmp_path / "seed0"
+    folder.mkdir()
+    assert quality.kept_result(str(folder), 20.0) is None
+    kept = {**result(0, 100.0), "minutes": 20.0, "reals": quality.REALS}
+    (folder / "result.json").write_text(json.dumps(kept))
+    assert quality.kept_result(str(folder), 20.0)["marks"] == kept["marks"]
+    with pytest.raises(SystemExit, match="20-minute budget, not 10"):
+        quality.kept_result(str(folder), 10.0)
+    (folder / "result.json").write_text(json.dumps({**kept, "reals": None}))
+    with pytest.raises(SystemExit, match="full-size reals"):
+        quality.kept_result(str(folder), 20.0)
