@@ -20,7 +20,9 @@ in and the CPU they ran on (bf16 on AVX512-BF16 and float32 on AVX2 differ
 about 2x in images per minute: figures from different kinds do not compare).
 A finished run's figures are kept in OUTDIR/<data>/<variant>/seed<N>/result.json
 and reused, so a table can grow over several sittings (a run cut off before its
-result starts again); --fresh ignores them, --kept trains nothing and gathers them, --remeasure
+result starts again). docs/quality_runs keeps the result.json files of the sittings
+since cpu32-narrow, in the same layout, so that a later checkout can copy them into
+its OUTDIR (or gather them with --kept --outdir=docs/quality_runs); --fresh ignores them, --kept trains nothing and gathers them, --remeasure
 measures again the kept runs whose FID was taken against the full-size reals
 (before the metric compared at G's resolution). The JSON goes
 to --json; --table prints the markdown table of a JSON written before.
@@ -194,7 +196,8 @@ def kept_result(folder: str, minutes: float) -> dict | None:
     if kept["minutes"] != minutes:
         raise SystemExit(f"{path}: kept from a {kept['minutes']:g}-minute budget, not {minutes:g}; "
                          "pass --fresh to train it again.")
-    return {**kept, "grid": grid_path(folder), "precision": kept.get("precision") or run_precision(folder)}
+    grid = grid_path(folder) if os.path.isfile(grid_path(folder)) else kept.get("grid")  # a record kept without its run
+    return {**kept, "grid": grid, "precision": kept.get("precision") or run_precision(folder)}
 
 
 def run_precision(folder: str) -> str | None:

@@ -73,3 +73,13 @@ def test_a_kept_result_of_another_budget_or_metric_is_refused(tmp_path):
     (folder / "result.json").write_text(json.dumps({**kept, "reals": None}))
     with pytest.raises(SystemExit, match="full-size reals"):
         quality.kept_result(str(folder), 20.0)
+
+
+def test_a_record_kept_without_its_run_keeps_its_grid(tmp_path):
+    folder = tmp_path / "seed0"
+    folder.mkdir()
+    (folder / "result.json").write_text(json.dumps({**result(0, 100.0), "minutes": 20.0, "reals": quality.REALS}))
+    assert quality.kept_result(str(folder), 20.0)["grid"] == "g0.png"
+    (folder / "run").mkdir()
+    (folder / "run" / "grid.png").write_bytes(b"")
+    assert quality.kept_result(str(folder), 20.0)["grid"] == quality.grid_path(str(folder))
