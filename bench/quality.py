@@ -22,10 +22,11 @@ A finished run's figures are kept in OUTDIR/<data>/<variant>/seed<N>/result.json
 and reused, so a table can grow over several sittings (a run cut off before its
 result starts again). docs/quality_runs keeps the result.json files of the sittings
 since cpu32-narrow, in the same layout, so that a later checkout can copy them into
-its OUTDIR (or gather them with --kept --outdir=docs/quality_runs); --fresh ignores them, --kept trains nothing and gathers them, --remeasure
-measures again the kept runs whose FID was taken against the full-size reals
-(before the metric compared at G's resolution). The JSON goes
-to --json; --table prints the markdown table of a JSON written before.
+its OUTDIR (or gather them with --kept --outdir=docs/quality_runs); --fresh ignores
+them, --kept trains nothing and gathers them, --remeasure measures again the kept
+runs whose FID was taken against the full-size reals (before the metric compared at
+G's resolution). The JSON goes to --json; --table prints the markdown table of a
+JSON written before.
 """
 
 from __future__ import annotations
