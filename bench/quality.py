@@ -50,6 +50,8 @@ ROOT = os.path.dirname(HERE)
 # so that a kept figure keeps meaning what it meant when the shipped cpu32 changes; "cpu32" is the shipped one.
 BEFORE = os.path.join(HERE, "presets", "cpu32-before.json")
 
+NARROW = {"G": {"channel_max": 64}, "D": {"channel_max": 64}}  # at most 64 channels in G and D
+
 # name -> {"config": preset, "preset": {"G"/"D"/"training": overrides of the preset's sections},
 #          "options": run options (tf_stylegan.run.options.SCHEMA), "minutes": its own budget (else --minutes)}
 VARIANTS: dict[str, dict] = {
@@ -76,9 +78,9 @@ VARIANTS: dict[str, dict] = {
     "wide": {"config": BEFORE, "preset": {"G": {"channel_base": 4096, "channel_max": 256},
                                            "D": {"channel_base": 4096, "channel_max": 256}},
              "about": "twice the channels"},
-    "narrow": {"config": BEFORE, "preset": {"G": {"channel_max": 64}, "D": {"channel_max": 64}},
+    "narrow": {"config": BEFORE, "preset": NARROW,
                "about": "at most 64 channels (half of cpu32's below 32 px): about half the FLOPs per image"},
-    "cpu32-narrow": {"config": "cpu32", "preset": {"G": {"channel_max": 64}, "D": {"channel_max": 64}},
+    "cpu32-narrow": {"config": "cpu32", "preset": NARROW,
                      "about": "today's cpu32 with at most 64 channels: about half the FLOPs per image"},
     "ada-fast": {"config": BEFORE, "options": {"ada_kimg": 5}, "about": "ADA's p adapts 4x faster"},
     "ada-target0.5": {"config": BEFORE, "options": {"ada_target": 0.5}, "about": "ADA target 0.5"},
@@ -197,7 +199,9 @@ def kept_result(folder: str, minutes: float) -> dict | None:
     if kept["minutes"] != minutes:
         raise SystemExit(f"{path}: kept from a {kept['minutes']:g}-minute budget, not {minutes:g}; "
                          "pass --fresh to train it again.")
-    grid = grid_path(folder) if os.path.isfile(grid_path(folder)) else kept.get("grid")  # a record kept without its run
+    grid = grid_path(folder)
+    if not os.path.isfile(grid):  # a record kept without its run (docs/quality_runs): the grid it named
+        grid = kept.get("grid")
     return {**kept, "grid": grid, "precision": kept.get("precision") or run_precision(folder)}
 
 
