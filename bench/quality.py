@@ -82,6 +82,14 @@ VARIANTS: dict[str, dict] = {
                "about": "at most 64 channels (half of cpu32's below 32 px): about half the FLOPs per image"},
     "cpu32-narrow": {"config": "cpu32", "preset": NARROW,
                      "about": "today's cpu32 with at most 64 channels: about half the FLOPs per image"},
+    "cpu32-narrow48": {"config": "cpu32", "preset": {"G": {"channel_max": 48}, "D": {"channel_max": 48}},
+                       "about": "today's cpu32 with at most 48 channels"},
+    "cpu32-narrow-batch32": {"config": "cpu32", "preset": NARROW, "options": {"batch": 32},
+                             "about": "cpu32-narrow at batch 32: fewer, larger steps for the small convolutions"},
+    "cpu32-narrow-no-pl": {"config": "cpu32", "preset": NARROW, "options": {"pl_weight": 0},
+                           "about": "cpu32-narrow without path length"},
+    "cpu32-narrow-lr5e-3": {"config": "cpu32", "preset": NARROW, "options": {"g_lr": 0.005, "d_lr": 0.005},
+                            "about": "cpu32-narrow at learning rates 0.005"},
     "ada-fast": {"config": BEFORE, "options": {"ada_kimg": 5}, "about": "ADA's p adapts 4x faster"},
     "ada-target0.5": {"config": BEFORE, "options": {"ada_target": 0.5}, "about": "ADA target 0.5"},
     "reg8": {"config": BEFORE, "options": {"d_reg_interval": 8, "g_reg_interval": 8},
@@ -383,7 +391,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.table:
         with open(args.table) as f:
-            print(table(json.load(f)))
+            summary = json.load(f)
+        if not (isinstance(summary, dict) and isinstance(summary.get("data"), dict)
+                and all(isinstance(d, dict) for d in summary["data"].values())):
+            parser.error(f"--table={args.table}: not a summary this harness wrote ('data' must map each dataset "
+                         "to its variants)")
+        print(table(summary))
         return
     if sum((args.kept, args.fresh, args.remeasure)) > 1:
         parser.error("--kept gathers kept runs, --remeasure measures them again and --fresh trains them again: "

@@ -83,3 +83,13 @@ def test_a_record_kept_without_its_run_keeps_its_grid(tmp_path):
     (folder / "run").mkdir()
     (folder / "run" / "grid.png").write_bytes(b"")
     assert quality.kept_result(str(folder), 20.0)["grid"] == quality.grid_path(str(folder))
+
+
+def test_table_refuses_a_file_of_another_layout(tmp_path, monkeypatch, capsys):
+    other = tmp_path / "single.json"
+    other.write_text(json.dumps({"data": "bundled:emoji64", "variants": {"ada": {"fid": 170.5}}}))
+    monkeypatch.setattr(sys, "argv", ["quality.py", f"--table={other}"])
+    with pytest.raises(SystemExit) as exit_:
+        quality.main()
+    assert exit_.value.code == 2
+    assert f"--table={other}: not a summary" in capsys.readouterr().err
