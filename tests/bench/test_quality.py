@@ -31,6 +31,21 @@ def test_each_variant_is_a_valid_run(name, tmp_path):
             assert net.get_config()[key] == value
 
 
+def test_the_pinned_narrow_preset_is_the_old_cpu32_with_its_two_changes():
+    """cpu32-narrow.json is cpu32-before with the learning rates 0.003 and 64 channels, and nothing else: the
+    levers measured on it are measured against what the README says they are."""
+    with open(quality.BEFORE) as f:
+        before = json.load(f)
+    with open(quality.CPU32_NARROW) as f:
+        narrow = json.load(f)
+    for spec in (before, narrow):
+        spec.pop("description")
+    before["training"].update(g_lr=0.003, d_lr=0.003)
+    for section in ("G", "D"):
+        before[section]["channel_max"] = 64
+    assert narrow == before
+
+
 def test_a_misspelt_override_is_refused(tmp_path):
     from tf_stylegan.networks.presets import FAMILY_NETWORKS, load_preset
 
