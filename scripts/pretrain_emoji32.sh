@@ -13,18 +13,16 @@ set -e
 OUTDIR=${1:?usage: scripts/pretrain_emoji32.sh OUTDIR [MINUTES]}
 MINUTES=${2:-120}
 PY=${PYTHON:-.venv/bin/python}
-CONFIG_GIVEN=${CONFIG:-}
-CONFIG=${CONFIG:-cpu32}
 INCEPTION=${INCEPTION:-.cache/weights/fid_helper_default_1.pt}   # from make test
 INIT=${INIT_FROM:+--init_from=$INIT_FROM}   # G and G_ema start from its G_ema, D from its D; Adam and ADA start afresh
 START=$(date +%s)
 if [ -f "$OUTDIR/options.json" ]; then
-    if [ -n "${INIT_FROM:-}${CONFIG_GIVEN}" ]; then   # a resumed run keeps its networks and weights
+    if [ -n "${INIT_FROM:-}${CONFIG:-}" ]; then   # a resumed run keeps its networks and weights
         echo "$OUTDIR is a run already: resuming it takes neither CONFIG nor INIT_FROM" >&2; exit 2
     fi
     "$PY" -m tf_stylegan.tools.train --outdir="$OUTDIR" --resume=latest --minutes="$MINUTES" --progress=false
 else
-    "$PY" -m tf_stylegan.tools.train --config="$CONFIG" --data=bundled:emoji64 --outdir="$OUTDIR" \
+    "$PY" -m tf_stylegan.tools.train --config="${CONFIG:-cpu32}" --data=bundled:emoji64 --outdir="$OUTDIR" \
         --kimg=5000 --minutes="$MINUTES" --g_lr=0.002 --d_lr=0.002 --ema_kimg=5 --ada_kimg=100 --snap=50 \
         --metrics=fid2k_full --inception="$INCEPTION" \
         --checkpoint_every=500 --keep=2 --seed=0 --progress=false $INIT
