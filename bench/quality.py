@@ -55,6 +55,7 @@ NARROW = {"G": {"channel_max": 64}, "D": {"channel_max": 64}}  # at most 64 chan
 # variants keep their meaning when the shipped cpu32 changes (the same preset as {"config": "cpu32", "preset": NARROW}
 # until then).
 CPU32_NARROW = os.path.join(HERE, "presets", "cpu32-narrow.json")
+LR5E3 = {"g_lr": 0.005, "d_lr": 0.005}  # the learning rates of cpu32-narrow-lr5e-3, the candidate for cpu32
 
 # name -> {"config": preset, "preset": {"G"/"D"/"training": overrides of the preset's sections},
 #          "options": run options (tf_stylegan.run.options.SCHEMA), "minutes": its own budget (else --minutes)}
@@ -92,15 +93,14 @@ VARIANTS: dict[str, dict] = {
                              "about": "cpu32-narrow at batch 32: fewer, larger steps for the small convolutions"},
     "cpu32-narrow-no-pl": {"config": CPU32_NARROW, "options": {"pl_weight": 0},
                            "about": "cpu32-narrow without path length"},
-    "cpu32-narrow-lr5e-3": {"config": CPU32_NARROW, "options": {"g_lr": 0.005, "d_lr": 0.005},
+    "cpu32-narrow-lr5e-3": {"config": CPU32_NARROW, "options": LR5E3,
                             "about": "cpu32-narrow at learning rates 0.005"},
     # The levers again, each on top of cpu32-narrow-lr5e-3 (the candidate for cpu32), one change at a time.
     "cpu32-narrow48-lr5e-3": {"config": CPU32_NARROW, "preset": {"G": {"channel_max": 48}, "D": {"channel_max": 48}},
-                              "options": {"g_lr": 0.005, "d_lr": 0.005},
-                              "about": "cpu32-narrow-lr5e-3 with at most 48 channels"},
-    "cpu32-narrow-lr5e-3-no-pl": {"config": CPU32_NARROW, "options": {"g_lr": 0.005, "d_lr": 0.005, "pl_weight": 0},
+                              "options": LR5E3, "about": "cpu32-narrow-lr5e-3 with at most 48 channels"},
+    "cpu32-narrow-lr5e-3-no-pl": {"config": CPU32_NARROW, "options": {**LR5E3, "pl_weight": 0},
                                   "about": "cpu32-narrow-lr5e-3 without path length"},
-    "cpu32-narrow-lr5e-3-batch32": {"config": CPU32_NARROW, "options": {"g_lr": 0.005, "d_lr": 0.005, "batch": 32},
+    "cpu32-narrow-lr5e-3-batch32": {"config": CPU32_NARROW, "options": {**LR5E3, "batch": 32},
                                     "about": "cpu32-narrow-lr5e-3 at batch 32"},
     "ada-fast": {"config": BEFORE, "options": {"ada_kimg": 5}, "about": "ADA's p adapts 4x faster"},
     "ada-target0.5": {"config": BEFORE, "options": {"ada_target": 0.5}, "about": "ADA target 0.5"},
