@@ -138,8 +138,15 @@ def partial_folder(path: str, kind: str) -> str:
 
             shutil.rmtree(stale, ignore_errors=True)
     tmp = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would outlive the rename: give the folder os.makedirs' mode
     write_marker(tmp, f"{kind}-partial", host=socket.gethostname())
     return tmp
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _alive(pid) -> bool:
