@@ -150,6 +150,11 @@ VARIANTS.update({
                           "retired": FIRST_EMOJI32}
     for name in ("finetune", "finetune-cpu32", "finetune-freezed2", "finetune-cpu32-freezed2")
 })
+# The old cpu32's networks (128 channels) cannot start from today's emoji32, which has cpu32's 64: these two
+# measured the fine-tuning path with the 128-channel emoji32 that it replaced.
+WIDE_EMOJI32 = "bundled:emoji32 had 128 channels until the 64-channel one (744 kimg) replaced it"
+for name in ("finetune", "finetune-freezed2"):
+    VARIANTS[name] = {**VARIANTS[name], "retired": WIDE_EMOJI32}
 
 
 def preset_for(variant: dict, outdir: str) -> str:

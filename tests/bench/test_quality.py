@@ -108,3 +108,28 @@ def test_table_refuses_a_file_of_another_layout(tmp_path, monkeypatch, capsys):
         quality.main()
     assert exit_.value.code == 2
     assert f"--table={other}: not a summary" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def bundled_networks() -> dict:
+    """Bundled networks by name, each loaded once for the module."""
+    return {}
+
+
+FROM_BUNDLED = [n for n in TRAINABLE
+                if str(quality.VARIANTS[n].get("options", {}).get("init_from")).startswith("bundled:")]
+
+
+@pytest.mark.parametrize("name", FROM_BUNDLED)
+def test_each_fine_tuning_variant_fits_the_bundled_network_it_starts_from(name, tmp_path, bundled_networks):
+    """A variant whose networks cannot take the bundled weights (another width) would fail only when run."""
+    from tf_stylegan.convert import load
+    from tf_stylegan.networks.presets import FAMILY_NETWORKS, load_preset
+    from tf_stylegan.training.transfer import transfer_weights
+
+    variant = quality.VARIANTS[name]
+    source = variant["options"]["init_from"]
+    nets = bundled_networks.get(source) or bundled_networks.setdefault(source, load(source))
+    preset = load_preset(quality.preset_for(variant, str(tmp_path)), fallback_resolution=32)
+    G, D = (cls(**kw) for cls, kw in zip(FAMILY_NETWORKS[preset.family], (preset.G, preset.D)))
+    assert transfer_weights(nets["G_ema"], G) == [] and transfer_weights(nets["D"], D) == []
