@@ -140,6 +140,16 @@ VARIANTS: dict[str, dict] = {
                                                    "g_lr": 0.005, "d_lr": 0.005},
                                        "about": "finetune-cpu32-freezed2 at learning rates 0.005: G moves to "
                                                 "the new data faster"},
+    "finetune-cpu32-freezed1": {"config": "cpu32", "options": {"init_from": "bundled:emoji32", "freeze_d": 1},
+                                "minutes": 10, "about": "finetune-cpu32 with only D's first block frozen"},
+    "finetune-cpu32-freezed2-noaug": {"config": "cpu32", "minutes": 10,
+                                      "options": {"init_from": "bundled:emoji32", "freeze_d": 2, "augment": ""},
+                                      "about": "finetune-cpu32-freezed2 without ADA: 10 minutes are about 65 passes "
+                                               "over fluent64, perhaps too few for D to overfit"},
+    "finetune-cpu32-freezed2-20min": {"config": "cpu32", "minutes": 20,
+                                      "options": {"init_from": "bundled:emoji32", "freeze_d": 2},
+                                      "about": "finetune-cpu32-freezed2 for 20 minutes: how far the path goes "
+                                               "with twice the time"},
 }
 
 # Fine-tuning figures measured from the first bundled emoji32 (200 kimg of pretraining), which a longer-trained
