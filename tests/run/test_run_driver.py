@@ -242,3 +242,40 @@ def test_convert_load_reads_runs_and_checkpoint_prefixes(dataset, tmp_path):
         (tmp_path / "empty" / "checkpoints").mkdir(parents=True)
         (tmp_path / "empty" / "options.json").write_text((tmp_path / "options.json").read_text())
         load(str(tmp_path / "empty"))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_the_run_after_its_step_with_a_checkpoint(dataset, tmp_path, signum):
+    """SIGTERM (a scheduler) or a first Ctrl-C: the step reached is checkpointed, so none is lost, and the
+    resumed run repeats the uninterrupted one; the signal handlers are the earlier ones again afterwards."""
+    from tf_stylegan.files import checkpoint_steps
+    from tf_stylegan.run import Stopped
+
+    earlier = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    straight = tmp_path / "straight"
+    train(options(dataset, straight))
+    stopped = tmp_path / "stopped"
+    with pytest.raises(Stopped, match=rf"stopped by {signal.Signals(signum).name} after step 5 .*--resume=latest"):
+        Run(options(dataset, stopped), callbacks=[AtStep(lambda model: os.kill(os.getpid(), signum), [5])]).train()
+    assert {s: signal.getsignal(s) for s in earlier} == earlier
+    assert max(checkpoint_steps(str(stopped / "checkpoints"))) == 5  # every 3 steps, and the stop's
+    assert not (stopped / "G_ema.keras").exists()  # the end-of-run work is skipped
+    train({"outdir": str(stopped), "resume": "latest", "progress": False})
+    a, b = final_losses(straight / "stats.jsonl"), final_losses(stopped / "stats.jsonl")
+    assert sorted(a) == sorted(b) == list(range(1, 17))
+    for step in a:
+        np.testing.assert_allclose(b[step], a[step], rtol=1e-5, atol=1e-6, err_msg=f"step {step}")
+
+
+def test_train_tool_exits_with_the_signals_status_after_a_stop(dataset, tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = tmp_path / "run"
+    proc = subprocess.Popen(train_cmd(dataset, out, "--kimg=10"), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not ((out / "stats.jsonl").exists() and final_losses(out / "stats.jsonl")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "stopped by SIGTERM after step" in err and "--resume=latest" in err

@@ -16,6 +16,7 @@ _WHERE = {
                      "Metrics", "SnapshotGrid", "StatsLog", "TrainingError"], "callbacks"),
     **dict.fromkeys(["Run", "fit_loop", "train"], "driver"),
     **dict.fromkeys(["SCHEMA", "OptionError"], "options"),
+    "Stopped": "stopping",
 }
 __all__ = sorted(_WHERE)
 

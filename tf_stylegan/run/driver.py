@@ -9,7 +9,9 @@ A run folder holds:
   logs/                 TensorBoard scalars, grids and metrics
   snapshots/            grid-NNNNNNNNN.png and G_ema-NNNNNNNNN.keras (NNNNNNNNN: images shown)
   grid.png, G_ema.keras the latest snapshot
-A crash or kill -9 loses at most the steps since the last checkpoint: files
+SIGTERM or a first Ctrl-C stops the run after its current step with a
+checkpoint of it (run.stopping). A crash or kill -9 loses at most the steps
+since the last checkpoint: files
 are written atomically, and a resume restores networks, optimizers and
 counters, truncates stats.jsonl back to the restored step, skips the data
 already seen and repeats the same random draws.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -35,6 +38,7 @@ from tf_stylegan.run.families import build_model, data_source, dataset_info
 from tf_stylegan.run.options import SCHEMA, OptionError, RunOptions, changed_on_resume, check_value, resolve
 from tf_stylegan.run.precision import choose as choose_precision
 from tf_stylegan.run.precision import recorded_warning
+from tf_stylegan.run.stopping import Stopped, stop_requests
 from tf_stylegan.training.base import GANModel
 
 LOG = logging.getLogger("tf_stylegan.train")
@@ -352,11 +356,24 @@ class Run:
         self._log_hparams(writer)
         deadline = time.time() + self.opts["minutes"] * 60 if self.opts["minutes"] else float("inf")
         next_data = data_source(self.opts, self.info, self.model, self.strategy, self.preset.resolution)
+        with stop_requests() as requested:
 
-        def done(model):
-            return int(model.nimg.numpy()) >= self.target or time.time() >= deadline
+            def done(model):
+                if requested:
+                    self._stop(requested[0])
+                return int(model.nimg.numpy()) >= self.target or time.time() >= deadline
 
-        return fit_loop(self.model, next_data, self.callbacks(writer), done)
+            return fit_loop(self.model, next_data, self.callbacks(writer), done)
+
+    def _stop(self, signum: int) -> None:
+        """Checkpoints the step reached and raises Stopped: the end-of-run work (snapshot, metrics, export)
+        is skipped, since a scheduler's grace period is short."""
+        step = int(self.model.step.numpy())
+        if self.store.latest_step() != step:
+            self.store.save()
+        raise Stopped(f"stopped by {signal.Signals(signum).name} after step {step} "
+                      f"({int(self.model.nimg.numpy()) / 1000:.1f} kimg), with a checkpoint of it; continue with "
+                      f"--outdir={self.outdir} --resume=latest", signum)
 
 
 def train(options: Mapping[str, Any], callbacks: list[keras.callbacks.Callback] | None = None) -> dict[str, float]:

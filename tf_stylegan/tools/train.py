@@ -12,11 +12,14 @@ apply to the preset's family is an error. A number option whose preset value
 may be null takes 'none' (--ema_rampup=none, --kimg=none). A resume reads the run's recorded
 options; only kimg, minutes, snapshots, checkpoints, metrics, export, the LR
 schedules and the divergence guard may change (recorded in history.jsonl).
-The run folder is described in tf_stylegan/run/driver.py.
+The run folder is described in tf_stylegan/run/driver.py. SIGTERM or Ctrl-C
+stops a run after its current step with a checkpoint (exit status 128 + the
+signal); a second Ctrl-C interrupts at once.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
 from absl import flags
@@ -74,7 +77,7 @@ def overrides_from_flags() -> dict:
 
 
 def main(argv):
-    from tf_stylegan.run import TrainingError
+    from tf_stylegan.run import Stopped, TrainingError
     from tf_stylegan.run.driver import Run
     from tf_stylegan.tools._cli import max_read_bytes
 
@@ -85,6 +88,9 @@ def main(argv):
         runner = Run(overrides, max_read_bytes=max_read_bytes())
         began = time.time()
         runner.train()
+    except Stopped as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(128 + exc.signum)  # the shell's status of a process ended by that signal
     except TrainingError as exc:
         raise ValueError(str(exc)) from None
     out, nimg = runner.outdir, int(runner.model.nimg.numpy())
