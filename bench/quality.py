@@ -139,7 +139,8 @@ VARIANTS: dict[str, dict] = {
                                        "options": {"init_from": "bundled:emoji32", "freeze_d": 2,
                                                    "g_lr": 0.005, "d_lr": 0.005},
                                        "about": "finetune-cpu32-freezed2 at learning rates 0.005: G moves to "
-                                                "the new data faster"},
+                                                "the new data faster (cpu32's own rates since it became 64 "
+                                                "channels, so now the same run as finetune-cpu32-freezed2)"},
     "finetune-cpu32-freezed1": {"config": "cpu32", "options": {"init_from": "bundled:emoji32", "freeze_d": 1},
                                 "minutes": 10, "about": "finetune-cpu32 with only D's first block frozen"},
     "finetune-cpu32-freezed2-noaug": {"config": "cpu32", "minutes": 10,
