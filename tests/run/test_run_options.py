@@ -81,6 +81,22 @@ def test_ada_settings_without_ada_are_an_error():
     opts = resolve("stylegan2", {"augment": "", "ada_kimg": 20}, RUN)
     with pytest.raises(OptionError, match="--ada_kimg: ADA settings, but augment is ''"):
         check_ada_options(opts)
+    opts = resolve("stylegan2", {"augment": "ada", "ada_kimg": 20}, {**RUN, "augment": "", "ada_target": 0.5})
+    with pytest.raises(OptionError, match="--ada_target: ADA settings, but augment is ''"):
+        check_ada_options(opts)  # given by the caller with ADA turned off: still refused
+
+
+@pytest.mark.parametrize("augment", ["", "color,translation"])
+def test_turning_a_presets_ada_off_drops_its_ada_settings(augment):
+    """cpu32 tunes ADA (ada_kimg 20); --augment='' replaces that augmentation, tuning and all, rather than
+    being refused for the preset's ada_kimg, which the caller cannot unset."""
+    preset = load_preset("cpu32")
+    assert preset.training["augment"] == "ada" and "ada_kimg" in preset.training
+    opts = resolve(preset.family, preset.training, {**RUN, "augment": augment}, preset_name="cpu32")
+    check_ada_options(opts)
+    assert opts["augment"] == augment and "ada_kimg" not in opts.given
+    assert opts["ada_kimg"] == resolve(preset.family, {}, RUN)["ada_kimg"]  # the default again
+    assert resolve(preset.family, preset.training, RUN, preset_name="cpu32")["ada_kimg"] == 20
 
 
 def test_model_defaults_live_in_the_models_only():

@@ -18,7 +18,7 @@ import tensorflow as tf
 from tf_stylegan.data import load, read_info
 from tf_stylegan.networks.presets import Preset, load_preset
 from tf_stylegan.ops.box import downsample_box
-from tf_stylegan.run.options import SCHEDULE, SCHEMA, OptionError, RunOptions
+from tf_stylegan.run.options import ADA_ONLY, SCHEDULE, SCHEMA, OptionError, RunOptions
 from tf_stylegan.training.base import GANModel
 from tf_stylegan.training.dcgan import DCGAN
 from tf_stylegan.training.progan import ProGAN
@@ -77,7 +77,7 @@ def schedule_for(opts: RunOptions, preset: Preset, replicas: int) -> Progressive
 
 def check_ada_options(opts: RunOptions) -> None:
     """ADA's settings (from flags or the preset) without ADA would do nothing: an error."""
-    ada_only = [k for k in ("ada_p", "ada_stages", "ada_target", "ada_interval", "ada_kimg") if k in opts.given]
+    ada_only = [k for k in ADA_ONLY if k in opts.given]
     if ada_only and opts.get("augment") != "ada":
         raise OptionError(f"{', '.join('--' + SCHEMA[k].flag_name for k in ada_only)}: ADA settings, but "
                           f"augment is {opts.get('augment')!r}; add --augment=ada.")

@@ -186,6 +186,7 @@ SCHEMA: dict[str, Option] = {o.name: o for o in [
 ]}
 del _
 BY_FLAG = {o.flag_name: o for o in SCHEMA.values()}
+ADA_ONLY = ("ada_p", "ada_stages", "ada_target", "ada_interval", "ada_kimg")  # options that only ADA reads
 
 
 def _default_source(option: Option, family: str):
@@ -299,7 +300,11 @@ def applicable(family: str) -> list[Option]:
 
 
 def resolve(family: str, preset_training: Mapping, overrides: Mapping, preset_name: str = "preset") -> RunOptions:
-    """Defaults < the preset's training block < overrides, each key checked against the schema."""
+    """Defaults < the preset's training block < overrides, each key checked against the schema.
+
+    An `augment` override other than ADA also drops the preset's ADA settings: they tuned the augmentation
+    that the caller replaced (ADA settings that the caller gives without ADA stay an error).
+    """
     if family not in FAMILIES:
         raise OptionError(f"{preset_name}: family {family!r} is not one of {', '.join(FAMILIES)}.")
     values = {o.name: default(o, family) for o in applicable(family)}
@@ -317,6 +322,11 @@ def resolve(family: str, preset_training: Mapping, overrides: Mapping, preset_na
                 raise OptionError(f"{source}{key}: cannot be set by a preset.")
             values[key] = check_value(option, value, source)
             given.add(key)
+    if overrides.get("augment", "ada") != "ada":  # the caller's augmentation replaces the preset's, ADA's tuning too
+        for key in ADA_ONLY:
+            if key in preset_training and key not in overrides:
+                values[key] = default(SCHEMA[key], family)
+                given.discard(key)
     for required in ("data", "outdir"):
         if values.get(required) is None:
             raise OptionError(f"--{required} is required.")
