@@ -147,6 +147,10 @@ VARIANTS: dict[str, dict] = {
                                       "options": {"init_from": "bundled:emoji32", "freeze_d": 2, "augment": ""},
                                       "about": "finetune-cpu32-freezed2 without ADA: 10 minutes are about 65 passes "
                                                "over fluent64, perhaps too few for D to overfit"},
+    "finetune-cpu32-freezed1-noaug": {"config": "cpu32", "minutes": 10,
+                                      "options": {"init_from": "bundled:emoji32", "freeze_d": 1, "augment": ""},
+                                      "about": "the two single-seed gains together: only D's first block frozen "
+                                               "and no ADA"},
     "finetune-cpu32-freezed2-20min": {"config": "cpu32", "minutes": 20,
                                       "options": {"init_from": "bundled:emoji32", "freeze_d": 2},
                                       "about": "finetune-cpu32-freezed2 for 20 minutes: how far the path goes "
