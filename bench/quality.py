@@ -56,6 +56,7 @@ NARROW = {"G": {"channel_max": 64}, "D": {"channel_max": 64}}  # at most 64 chan
 # until then).
 CPU32_NARROW = os.path.join(HERE, "presets", "cpu32-narrow.json")
 LR5E3 = {"g_lr": 0.005, "d_lr": 0.005}  # the learning rates of cpu32-narrow-lr5e-3, the candidate for cpu32
+R3GAN = {"loss": "r3gan", "pl_weight": 0, "style_mixing_prob": 0}  # R3GAN's objective and no other tricks
 
 # name -> {"config": preset, "preset": {"G"/"D"/"training": overrides of the preset's sections},
 #          "options": run options (tf_stylegan.run.options.SCHEMA), "minutes": its own budget (else --minutes)}
@@ -70,7 +71,7 @@ VARIANTS: dict[str, dict] = {
     "grow-ada": {"config": "cpu32-grow", "options": {"augment": "ada", "ada_kimg": 20, "g_lr": 0.003, "d_lr": 0.003},
                  "about": "progressive growing 8 -> 32 px with today's cpu32's ADA (ada_kimg 20) and learning "
                           "rates (0.003)"},
-    "r3gan": {"config": BEFORE, "options": {"loss": "r3gan", "pl_weight": 0, "style_mixing_prob": 0},
+    "r3gan": {"config": BEFORE, "options": R3GAN,
               "about": "R3GAN's relativistic pairing loss with R1 + R2, no path length, no mixing"},
     "no-pl": {"config": BEFORE, "options": {"pl_weight": 0}, "about": "old cpu32 without path length"},
     "lr3e-3": {"config": BEFORE, "options": {"g_lr": 0.003, "d_lr": 0.003}, "about": "learning rates 0.003"},
@@ -102,8 +103,7 @@ VARIANTS: dict[str, dict] = {
                                   "about": "cpu32-narrow-lr5e-3 without path length"},
     "cpu32-narrow-lr5e-3-batch32": {"config": CPU32_NARROW, "options": {**LR5E3, "batch": 32},
                                     "about": "cpu32-narrow-lr5e-3 at batch 32"},
-    "cpu32-narrow-lr5e-3-r3gan": {"config": CPU32_NARROW,
-                                  "options": {**LR5E3, "loss": "r3gan", "pl_weight": 0, "style_mixing_prob": 0},
+    "cpu32-narrow-lr5e-3-r3gan": {"config": CPU32_NARROW, "options": {**LR5E3, **R3GAN},
                                   "about": "cpu32-narrow-lr5e-3 with R3GAN's loss, no path length, no mixing"},
     "cpu32-narrow-lr5e-3-noaug": {"config": CPU32_NARROW, "options": {**LR5E3, "augment": ""},
                                   "about": "cpu32-narrow-lr5e-3 without ADA"},
