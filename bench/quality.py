@@ -158,6 +158,12 @@ VARIANTS: dict[str, dict] = {
                                       "options": {"init_from": "bundled:emoji32", "freeze_d": 1, "augment": ""},
                                       "about": "the two single-seed gains together: only D's first block frozen "
                                                "and no ADA"},
+    "finetune-cpu32-r3gan-freezed1-noaug": {"config": CPU32_NARROW, "minutes": 10,
+                                            "options": {**LR5E3, **R3GAN, "init_from": "bundled:emoji32",
+                                                        "freeze_d": 1, "augment": ""},
+                                            "about": "finetune-cpu32-freezed1-noaug with R3GAN's loss (cpu32 "
+                                                     "with --loss=r3gan), from the emoji32 trained with the "
+                                                     "logistic loss"},
     "finetune-cpu32-freezed2-20min": {"config": "cpu32", "minutes": 20,
                                       "options": {"init_from": "bundled:emoji32", "freeze_d": 2},
                                       "about": "finetune-cpu32-freezed2 for 20 minutes: how far the path goes "
