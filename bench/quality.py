@@ -165,6 +165,10 @@ VARIANTS: dict[str, dict] = {
                                                   "augment": ""},
                                       "about": "the two single-seed gains together: only D's first block frozen "
                                                "and no ADA"},
+    "finetune-cpu32-noaug": {"config": CPU32_NARROW, "minutes": 10,
+                             "options": {**LR5E3, "init_from": "bundled:emoji32", "augment": ""},
+                             "about": "finetune-cpu32-freezed1-noaug with nothing of D frozen: each block of D "
+                                      "unfrozen helped more without ADA than with it"},
     "finetune-cpu32-r3gan-freezed1-noaug": {"config": CPU32_NARROW, "minutes": 10,
                                             "options": {**LR5E3, **R3GAN, "init_from": "bundled:emoji32",
                                                         "freeze_d": 1, "augment": ""},
