@@ -42,6 +42,8 @@ def test_r3gan_losses_are_the_pairing_loss_of_the_logits_d_gave():
     np.testing.assert_allclose(g_real, d_real, rtol=1e-6)  # the same reals, and D unchanged by Gmain
     # ADA's statistic is the sign of D(real) - D(fake), which a shift of D's output cannot move.
     assert logs["sum/sign"] == np.sum(np.sign(d_real - d_fake))
+    # D's accuracy, for a loss that only sees differences, is the share of pairs it ranks right.
+    assert logs["D_real_acc"] == logs["D_fake_acc"] == pytest.approx(np.mean(d_real > d_fake))
     logistic = _eager_step(("Gmain", "Dmain"), r1_gamma=0.0, pl_weight=0.0)[1]
     assert logistic["loss/D"] != pytest.approx(logs["loss/D"], rel=1e-3)
 

@@ -328,8 +328,11 @@ class StyleGAN2(GANModel):
         logs["loss/D"] = loss_d
         logs["D_real"] = tf.reduce_mean(real_logits)
         logs["D_fake"] = tf.reduce_mean(fake_logits)
-        logs["D_real_acc"] = tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
-        logs["D_fake_acc"] = tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))
+        if r3gan:  # only differences count: D is right on a pair when it ranks the real above the fake
+            logs["D_real_acc"] = logs["D_fake_acc"] = tf.reduce_mean(tf.cast(real_logits > fake_logits, tf.float32))
+        else:
+            logs["D_real_acc"] = tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
+            logs["D_fake_acc"] = tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))
         # For ADA: the sign of D(real), or, for the relativistic loss, whose logits only count relative
         # to their pair, of D(real) - D(fake).
         logs[SUMMED + "sign"] = tf.reduce_sum(tf.sign(real_logits - fake_logits if r3gan else real_logits))
