@@ -57,6 +57,9 @@ NARROW = {"G": {"channel_max": 64}, "D": {"channel_max": 64}}  # at most 64 chan
 CPU32_NARROW = os.path.join(HERE, "presets", "cpu32-narrow.json")
 LR5E3 = {"g_lr": 0.005, "d_lr": 0.005}  # the learning rates of cpu32-narrow-lr5e-3, the candidate for cpu32
 R3GAN = {"loss": "r3gan", "pl_weight": 0, "style_mixing_prob": 0}  # R3GAN's objective and no other tricks
+# Fine-tuning bundled:emoji32 with cpu32-narrow-lr5e-3, the cpu32 that the finetune-cpu32 variants were measured
+# with (the logistic loss with path length), pinned so that their kept figures keep their meaning.
+FINETUNE = {**LR5E3, "init_from": "bundled:emoji32"}
 
 # name -> {"config": preset, "preset": {"G"/"D"/"training": overrides of the preset's sections},
 #          "options": run options (tf_stylegan.run.options.SCHEMA), "minutes": its own budget (else --minutes)}
@@ -126,59 +129,52 @@ VARIANTS: dict[str, dict] = {
                                  "with it"},
     "finetune": {"config": BEFORE, "options": {"init_from": "bundled:emoji32"}, "minutes": 10,
                  "about": "fine-tuning the pretrained emoji32 for 10 minutes"},
-    # The finetune-cpu32 variants were measured when cpu32 was cpu32-narrow-lr5e-3 (the logistic loss with path
-    # length), and are pinned to it so that their kept figures keep their meaning.
-    "finetune-cpu32": {"config": CPU32_NARROW, "options": {**LR5E3, "init_from": "bundled:emoji32"},
-                       "minutes": 10, "about": "fine-tuning emoji32 for 10 minutes with cpu32-narrow-lr5e-3"},
+    "finetune-cpu32": {"config": CPU32_NARROW, "options": FINETUNE, "minutes": 10,
+                       "about": "fine-tuning emoji32 for 10 minutes with cpu32-narrow-lr5e-3"},
     "finetune-freezed2": {"config": BEFORE, "options": {"init_from": "bundled:emoji32", "freeze_d": 2},
                           "minutes": 10, "about": "fine-tuning emoji32 with D's first 2 blocks frozen, 10 minutes"},
     "finetune-cpu32-freezed2": {"config": CPU32_NARROW, "minutes": 10,
-                                "options": {**LR5E3, "init_from": "bundled:emoji32", "freeze_d": 2},
+                                "options": {**FINETUNE, "freeze_d": 2},
                                 "about": "finetune-cpu32 with D's first 2 blocks frozen"},
     "finetune-cpu32-freezed3": {"config": CPU32_NARROW, "minutes": 10,
-                                "options": {**LR5E3, "init_from": "bundled:emoji32", "freeze_d": 3},
+                                "options": {**FINETUNE, "freeze_d": 3},
                                 "about": "finetune-cpu32 with all 3 of D's blocks frozen (only its 4x4 head "
                                          "trains)"},
     "finetune-cpu32-freezed2-ema5": {"config": CPU32_NARROW, "minutes": 10,
-                                     "options": {**LR5E3, "init_from": "bundled:emoji32", "freeze_d": 2,
-                                                 "ema_kimg": 5, "ema_rampup": None},
+                                     "options": {**FINETUNE, "freeze_d": 2, "ema_kimg": 5, "ema_rampup": None},
                                      "about": "finetune-cpu32-freezed2 with G_ema's half-life 5 kimg and no ramp-up "
                                               "(a fine-tuned G starts good, so G_ema need not follow it closely)"},
     "finetune-cpu32-freezed2-lr1.5e-3": {"config": CPU32_NARROW, "minutes": 10,
-                                         "options": {**LR5E3, "init_from": "bundled:emoji32", "freeze_d": 2,
-                                                     "g_lr": 0.0015, "d_lr": 0.0015},
+                                         "options": {**FINETUNE, "freeze_d": 2, "g_lr": 0.0015, "d_lr": 0.0015},
                                          "about": "finetune-cpu32-freezed2 at half the learning rates (0.0015): "
                                                   "G keeps more of what it learnt on emoji64"},
     "finetune-cpu32-freezed2-lr5e-3": {"config": CPU32_NARROW, "minutes": 10,
-                                       "options": {**LR5E3, "init_from": "bundled:emoji32", "freeze_d": 2},
+                                       "options": {**FINETUNE, "freeze_d": 2},
                                        "about": "finetune-cpu32-freezed2 at learning rates 0.005: G moves to "
                                                 "the new data faster (cpu32's own rates since it became 64 "
                                                 "channels, so now the same run as finetune-cpu32-freezed2)"},
     "finetune-cpu32-freezed1": {"config": CPU32_NARROW, "minutes": 10,
-                                "options": {**LR5E3, "init_from": "bundled:emoji32", "freeze_d": 1},
+                                "options": {**FINETUNE, "freeze_d": 1},
                                 "about": "finetune-cpu32 with only D's first block frozen"},
     "finetune-cpu32-freezed2-noaug": {"config": CPU32_NARROW, "minutes": 10,
-                                      "options": {**LR5E3, "init_from": "bundled:emoji32", "freeze_d": 2,
-                                                  "augment": ""},
+                                      "options": {**FINETUNE, "freeze_d": 2, "augment": ""},
                                       "about": "finetune-cpu32-freezed2 without ADA: 10 minutes are about 65 passes "
                                                "over fluent64, perhaps too few for D to overfit"},
     "finetune-cpu32-freezed1-noaug": {"config": CPU32_NARROW, "minutes": 10,
-                                      "options": {**LR5E3, "init_from": "bundled:emoji32", "freeze_d": 1,
-                                                  "augment": ""},
+                                      "options": {**FINETUNE, "freeze_d": 1, "augment": ""},
                                       "about": "the two single-seed gains together: only D's first block frozen "
                                                "and no ADA"},
     "finetune-cpu32-noaug": {"config": CPU32_NARROW, "minutes": 10,
-                             "options": {**LR5E3, "init_from": "bundled:emoji32", "augment": ""},
+                             "options": {**FINETUNE, "augment": ""},
                              "about": "finetune-cpu32-freezed1-noaug with nothing of D frozen: each block of D "
                                       "unfrozen helped more without ADA than with it"},
     "finetune-cpu32-r3gan-freezed1-noaug": {"config": CPU32_NARROW, "minutes": 10,
-                                            "options": {**LR5E3, **R3GAN, "init_from": "bundled:emoji32",
-                                                        "freeze_d": 1, "augment": ""},
+                                            "options": {**FINETUNE, **R3GAN, "freeze_d": 1, "augment": ""},
                                             "about": "finetune-cpu32-freezed1-noaug with R3GAN's loss (cpu32 "
                                                      "with --loss=r3gan), from the emoji32 trained with the "
                                                      "logistic loss"},
     "finetune-cpu32-freezed2-20min": {"config": CPU32_NARROW, "minutes": 20,
-                                      "options": {**LR5E3, "init_from": "bundled:emoji32", "freeze_d": 2},
+                                      "options": {**FINETUNE, "freeze_d": 2},
                                       "about": "finetune-cpu32-freezed2 for 20 minutes: how far the path goes "
                                                "with twice the time"},
 }
