@@ -211,9 +211,9 @@ def preset_for(variant: dict, outdir: str) -> str:
     return path
 
 
-def minute_marks(marks: list[float]):
+def minute_marks(marks: list[float], probe=None):
     """A Keras callback keeping copies of G_ema's weights (and the image count) at given training minutes,
-    in `.saved` {minute: (weights, nimg)}."""
+    in `.saved` {minute: (weights, nimg, {half-life: the probe's average's weights})}."""
     import keras
 
     class MinuteMarks(keras.callbacks.Callback):
@@ -227,9 +227,70 @@ def minute_marks(marks: list[float]):
         def on_train_batch_end(self, batch, logs=None):
             while self.pending and time.time() - self.start >= self.pending[0] * 60:
                 mark = self.pending.pop(0)
-                self.saved[mark] = ([w.numpy() for w in self.model.G_ema.weights], int(self.model.nimg.numpy()))
+                self.saved[mark] = ([w.numpy() for w in self.model.G_ema.weights], int(self.model.nimg.numpy()),
+                                    probe.all_weights() if probe else {})
 
     return MinuteMarks()
+
+
+def parse_ema_probe(spec: str) -> dict[str, tuple[float, float | None]]:
+    """--ema_probe's averages, KIMG or KIMG:RAMPUP each, as {name: (half-life in kimg, ramp-up or None for the
+    run's)}; a value that is not a positive number is an error."""
+    out = {}
+    for item in filter(None, spec.split(",")):
+        try:
+            values = [float(v) for v in item.split(":")]
+        except ValueError:
+            values = []
+        if len(values) not in (1, 2) or not all(0 < v < 1e6 for v in values):  # NaN fails this too
+            raise ValueError(f"--ema_probe: {item!r} is not KIMG or KIMG:RAMPUP with positive numbers.")
+        out[":".join(f"{v:g}" for v in values)] = (values[0], values[1] if len(values) == 2 else None)
+    return out
+
+
+def ema_probe(averages: dict[str, tuple[float, float | None]]):
+    """A Keras callback keeping, beside the run's G_ema, averages of G with other half-lives (kimg) and
+    ramp-ups (None: the run's), each updated after every step by the step's own rule (`ema_beta` at the image
+    count the step began at), from G_ema's weights at the start. G_ema feeds nothing back into training, so
+    each average is the G_ema that a run with that `ema_kimg` and `ema_rampup` would have had on this very
+    trajectory: several settings compare on one run, free of the seed-to-seed spread. `.all_weights()` gives
+    {name: G_ema's weights with the average's in place of its trainable ones}."""
+    import keras
+    import tensorflow as tf
+
+    from tf_stylegan.training.base import ema_beta
+
+    class EmaProbe(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            G, G_ema = self.model.G, self.model.G_ema
+            self.averages = [[tf.Variable(v) for v in G_ema.trainable_variables] for _ in averages]
+            self.nimg = int(self.model.nimg.numpy())
+
+            def update(betas):
+                for beta, average in zip(tf.unstack(betas), self.averages):
+                    for a, p in zip(average, G.trainable_variables):
+                        a.assign(p + (a - p) * beta)
+
+            self.update = tf.function(update, autograph=False)
+
+        def on_train_batch_end(self, batch, logs=None):
+            nimg = int(self.model.nimg.numpy())
+            if nimg <= self.nimg:
+                raise RuntimeError(f"--ema_probe: the image count went back ({self.nimg} -> {nimg}, a rollback); "
+                                   "the averages no longer follow the run's G_ema.")
+            rampup = self.model.ema_rampup
+            self.update(tf.stack([ema_beta(h, rampup if r is None else r, self.nimg, nimg - self.nimg)
+                                  for h, r in averages.values()]))
+            self.nimg = nimg
+
+        def all_weights(self) -> dict[float, list]:
+            G_ema, out = self.model.G_ema, {}
+            for name, average in zip(averages, self.averages):
+                by_id = {id(v): a for v, a in zip(G_ema.trainable_variables, average)}
+                out[name] = [by_id.get(id(w), w).numpy() for w in G_ema.weights]
+            return out
+
+    return EmaProbe()
 
 
 def late_statistics(stats_path: str, steps: int = 200) -> dict:
@@ -321,28 +382,37 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
     write_marker(outdir, KIND)
     config = preset_for(variant, outdir)
     keras.backend.clear_session()
-    marks = minute_marks([m for m in args.marks if m < minutes])
+    probe = ema_probe(args.ema_probe) if args.ema_probe else None
+    marks = minute_marks([m for m in args.marks if m < minutes], probe)
     run = Run(dict(data=data, outdir=os.path.join(outdir, "run"), config=config, kimg=1e6, minutes=minutes,
                    snap=1e6, checkpoint_every=10**9, progress=False, seed=seed, **variant.get("options", {})),
-              callbacks=[marks])
+              callbacks=[probe, marks] if probe else [marks])
     start = time.time()
     run.train()
     seconds = time.time() - start
     fid_name = f"fid{args.num_gen}_full"
     G = run.model.G_ema
     final = [w.numpy() for w in G.weights]
-    points = {**marks.saved, minutes: (final, int(run.model.nimg.numpy()))}
-    fids = {}
-    for minute, (weights, nimg) in sorted(points.items()):
-        G.set_weights(weights)
-        fid = evaluator.evaluate(G, [fid_name])[0]["results"][fid_name]
-        fids[f"{minute:g}"] = {"fid": round(fid, 2), "kimg": round(nimg / 1000, 2)}
     nimg = int(run.model.nimg.numpy())
+    points = {**marks.saved, minutes: (final, nimg, probe.all_weights() if probe else {})}
+    fids, probed = {}, {name: {} for name in args.ema_probe}
+
+    def measure(weights, at):
+        G.set_weights(weights)
+        return {"fid": round(evaluator.evaluate(G, [fid_name])[0]["results"][fid_name], 2),
+                "kimg": round(at / 1000, 2)}
+
+    for minute, (weights, at, averages) in sorted(points.items()):
+        for name, average in averages.items():
+            probed[name][f"{minute:g}"] = measure(average, at)
+        fids[f"{minute:g}"] = measure(weights, at)  # last, so that G_ema ends with its own weights
     result = {"data": data, "variant": name, "seed": seed, "minutes": minutes, "reals": REALS, "marks": fids,
               "kimg": round(nimg / 1000, 2), "img_per_s": round(nimg / seconds, 1),
               "train_seconds": round(seconds, 1), "grid": grid_path(outdir), "precision": run_precision(outdir),
               "cpu": cpu_description(),
               **late_statistics(os.path.join(outdir, "run", "stats.jsonl"))}
+    if probe:
+        result["ema_probe"] = {"ema_rampup": run.model.ema_rampup, "marks": probed}
     with open(result_path, "w") as f:
         json.dump(result, f, indent=1)
     return result
@@ -416,6 +486,33 @@ def portable(variant: dict) -> dict:
     return {**variant, "config": os.path.relpath(config, ROOT) if os.path.isabs(config) else config}
 
 
+PROBED = "@ema"  # V@emaH[:R] names an --ema_probe average of variant V's runs (gathered with --kept only)
+
+
+def probed_variant(name: str, variants: dict) -> dict | None:
+    """The variant that `name` (V@emaKIMG or V@emaKIMG:RAMPUP) stands for: V with that ema_kimg (and
+    ema_rampup); None for a plain name or an unknown V."""
+    base, sep, spec = name.partition(PROBED)
+    if not sep or base not in variants:
+        return None
+    (key, (half_life, rampup)), = parse_ema_probe(spec).items()
+    variant = variants[base]
+    options = {**variant.get("options", {}), "ema_kimg": half_life,
+               **({"ema_rampup": rampup} if rampup is not None else {})}
+    return {**variant, "options": options, "probed_from": base, "probe": key,
+            "about": f"{variant['about']}; G_ema with ema_kimg {key.replace(':', ', ema_rampup ')}, measured by "
+                     f"--ema_probe on {base}'s runs"}
+
+
+def probed_result(result: dict, name: str, key: str, folder: str) -> dict:
+    """A kept run's figures with the marks of its --ema_probe average `key`, gathered as `name`."""
+    marks = result.get("ema_probe", {}).get("marks", {})
+    if key not in marks:
+        raise SystemExit(f"{os.path.join(folder, 'result.json')}: field ema_probe.marks has no average {key} "
+                         f"(its run's --ema_probe: {', '.join(marks) or 'none'}).")
+    return {**result, "variant": name, "marks": marks[key]}
+
+
 def write_json(path: str, summary: dict) -> None:
     with open(path, "w") as f:
         json.dump(summary, f, indent=1)
@@ -439,6 +536,11 @@ def main() -> None:
     parser.add_argument("--remeasure", action="store_true",
                         help="train nothing: measure the kept runs' FID again at G's resolution where it was "
                              "measured against the full-size reals (from their kept G_ema: the last mark only)")
+    parser.add_argument("--ema_probe", default="", metavar="KIMG[:RAMPUP],...",
+                        help="also keep averages of G with these half-lives (kimg) and ramp-ups (default: the "
+                             "run's) beside its G_ema and measure each at every mark: the G_ema a run with that "
+                             "ema_kimg and ema_rampup would have had on the same trajectory (gathered with --kept "
+                             "as VARIANT@emaKIMG[:RAMPUP])")
     parser.add_argument("--kept", action="store_true",
                         help="train nothing: gather the finished runs kept under --outdir (pairs without any are "
                              "left out)")
@@ -462,14 +564,27 @@ def main() -> None:
         name, _, body = spec.partition("=")
         variants[name] = json.loads(body)
     names = args.variants.split(",")
+    try:
+        variants.update({n: v for n in names if n not in variants and (v := probed_variant(n, variants))})
+    except ValueError as e:
+        parser.error(str(e))
     unknown = [n for n in names if n not in variants]
     if unknown:
-        parser.error(f"unknown variants {unknown}; known: {', '.join(variants)}")
+        parser.error(f"unknown variants {unknown}; known: {', '.join(variants)} (and V{PROBED}H for the "
+                     "--ema_probe average of half-life H kimg of V's kept runs)")
+    probed = [n for n in names if "probed_from" in variants[n] and not args.kept]
+    if probed:
+        parser.error(f"{probed}: an --ema_probe average is gathered with --kept; it is trained as part of "
+                     f"{variants[probed[0]]['probed_from']} with --ema_probe")
     retired = [n for n in names if variants[n].get("retired") and not (args.kept or args.remeasure)]
     if retired:
         parser.error(f"variants {retired} can no longer be trained ({variants[retired[0]]['retired']}); "
                      "--kept gathers their kept figures")
     args.marks = [float(m) for m in args.marks.split(",") if m]
+    try:
+        args.ema_probe = parse_ema_probe(args.ema_probe)
+    except ValueError as e:
+        parser.error(str(e))
     late = [m for m in args.marks if not 0 < m < args.minutes]
     if late:
         parser.error(f"--marks {late}: each mark must lie inside the budget (0, --minutes={args.minutes:g}).")
@@ -482,8 +597,12 @@ def main() -> None:
         summary["data"][data] = {}
         if args.kept:
             for name in names:
-                found = [kept_result(run_folder(args.outdir, data, name, seed), budget(variants[name], args))
-                         for seed in seeds]
+                base = variants[name].get("probed_from", name)
+                folders = [run_folder(args.outdir, data, base, seed) for seed in seeds]
+                found = [kept_result(folder, budget(variants[name], args)) for folder in folders]
+                if base != name:
+                    key = variants[name]["probe"]
+                    found = [r and probed_result(r, name, key, folder) for r, folder in zip(found, folders)]
                 if results := [r for r in found if r]:
                     summary["data"][data][name] = summarise(results)
             continue

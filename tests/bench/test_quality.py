@@ -133,3 +133,40 @@ def test_each_fine_tuning_variant_fits_the_bundled_network_it_starts_from(name, 
     preset = load_preset(quality.preset_for(variant, str(tmp_path)), fallback_resolution=32)
     G, D = (cls(**kw) for cls, kw in zip(FAMILY_NETWORKS[preset.family], (preset.G, preset.D)))
     assert transfer_weights(nets["G_ema"], G) == [] and transfer_weights(nets["D"], D) == []
+
+
+def test_ema_probe_follows_the_steps_own_rule(tmp_path):
+    """An --ema_probe average with the run's own half-life is the run's G_ema, ramp-up included (each step
+    took its weight at the image count it began at); another half-life gives another average."""
+    import numpy as np
+
+    from tf_stylegan.run import Run
+
+    probe = quality.ema_probe(quality.parse_ema_probe("0.02,1,0.02:0.01"))
+    run = Run(dict(data="bundled:emoji64", outdir=str(tmp_path / "run"), config="tiny", resolution=8, kimg=0.064,
+                   batch=4, d_reg_interval=4, ema_kimg=0.02, ema_rampup=0.5, snap=100.0, checkpoint_every=100,
+                   progress=False), callbacks=[probe])
+    run.train()
+    G_ema = [w.numpy() for w in run.model.G_ema.weights]
+    same, longer, shorter_rampup = (probe.all_weights()[name] for name in ("0.02", "1", "0.02:0.01"))
+    for a, b in zip(same, G_ema):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    for other in (longer, shorter_rampup):
+        assert max(float(np.abs(a - b).max()) for a, b in zip(other, G_ema)) > 1e-3
+
+
+def test_a_probed_name_gathers_the_probes_marks_and_refuses_a_missing_one(tmp_path):
+    variants = {"v": {"config": "cpu32", "options": {"g_lr": 0.005}, "about": "v"}}
+    probed = quality.probed_variant("v@ema5", variants)
+    assert probed["options"] == {"g_lr": 0.005, "ema_kimg": 5.0} and probed["probed_from"] == "v"
+    assert quality.probed_variant("v@ema8:0.1", variants)["options"] == {"g_lr": 0.005, "ema_kimg": 8.0,
+                                                                        "ema_rampup": 0.1}
+    assert quality.probed_variant("w@ema5", variants) is None and quality.probed_variant("v", variants) is None
+    for bad in ("0", "nan", "5:", "5:0.1:2", "x"):
+        with pytest.raises(ValueError, match="KIMG or KIMG:RAMPUP"):
+            quality.parse_ema_probe(bad)
+    kept = result(0, 100.0, 80.0, ema_probe={"ema_rampup": 0.05, "marks": {"5": {"10": {"fid": 90.0, "kimg": 40.0},
+                                                                                 "20": {"fid": 70.0, "kimg": 80.0}}}})
+    assert quality.probed_result(kept, "v@ema5", "5", str(tmp_path))["marks"]["20"]["fid"] == 70.0
+    with pytest.raises(SystemExit, match="ema_probe.marks has no average 10 "):
+        quality.probed_result(kept, "v@ema10", "10", str(tmp_path))

@@ -42,6 +42,15 @@ def clone_generator(G: keras.Model, name: str = "generator_ema") -> keras.Model:
     return clone
 
 
+def ema_beta(half_life_kimg: float, rampup: float | None, nimg, batch) -> tf.Tensor:
+    """The weight an average of G keeps in a step of `batch` images taken at image count `nimg`:
+    0.5 ** (batch / half-life), the half-life in images limited to nimg x rampup early on."""
+    ema_nimg = tf.constant(half_life_kimg * 1000.0, tf.float32)
+    if rampup is not None:
+        ema_nimg = tf.minimum(ema_nimg, tf.cast(nimg, tf.float32) * rampup)
+    return tf.pow(0.5, tf.cast(batch, tf.float32) / tf.maximum(ema_nimg, 1e-8))
+
+
 def counter(model: keras.Layer, name: str, dtype: str = "int64") -> keras.Variable:
     """A scalar training counter, kept by the first replica (not averaged)."""
     return model.add_weight(name=name, shape=(), dtype=dtype, initializer="zeros", trainable=False,
@@ -179,13 +188,8 @@ class GANModel(keras.Model):
 
     def update_ema(self, global_batch: tf.Tensor) -> None:
         """G_ema <- lerp(G, G_ema, beta), beta = 0.5 ** (batch / ema_nimg); buffers copied."""
-        if self.ema_kimg is None:
-            beta = tf.constant(0.0)
-        else:
-            ema_nimg = tf.constant(self.ema_kimg * 1000.0, tf.float32)
-            if self.ema_rampup is not None:
-                ema_nimg = tf.minimum(ema_nimg, tf.cast(self.nimg, tf.float32) * self.ema_rampup)
-            beta = tf.pow(0.5, tf.cast(global_batch, tf.float32) / tf.maximum(ema_nimg, 1e-8))
+        beta = (tf.constant(0.0) if self.ema_kimg is None
+                else ema_beta(self.ema_kimg, self.ema_rampup, self.nimg, global_batch))
         for pe, p in zip(self.G_ema.trainable_variables, self.G.trainable_variables):
             pe.assign(p + (pe - p) * beta)
         for be, b in zip(self.G_ema.non_trainable_variables, self.G.non_trainable_variables):
