@@ -114,6 +114,8 @@ VARIANTS: dict[str, dict] = {
                                   "about": "cpu32-narrow-lr5e-3 without ADA"},
     "cpu32-narrow-lr5e-3-gamma0.3": {"config": CPU32_NARROW, "options": {**LR5E3, "r1_gamma": 0.3},
                                      "about": "cpu32-narrow-lr5e-3 at R1 gamma 0.3"},
+    "cpu32-narrow-lr5e-3-nomix": {"config": CPU32_NARROW, "options": {**LR5E3, "style_mixing_prob": 0},
+                                  "about": "cpu32-narrow-lr5e-3 without style mixing"},
     "ada-fast": {"config": BEFORE, "options": {"ada_kimg": 5}, "about": "ADA's p adapts 4x faster"},
     "ada-target0.5": {"config": BEFORE, "options": {"ada_target": 0.5}, "about": "ADA target 0.5"},
     "reg8": {"config": BEFORE, "options": {"d_reg_interval": 8, "g_reg_interval": 8},
@@ -395,7 +397,7 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
     final = [w.numpy() for w in G.weights]
     nimg = int(run.model.nimg.numpy())
     points = {**marks.saved, minutes: (final, nimg, probe.all_weights() if probe else {})}
-    fids, probed = {}, {name: {} for name in args.ema_probe}
+    fids, probed = {}, {setting: {} for setting in args.ema_probe}
 
     def measure(weights, at):
         G.set_weights(weights)
@@ -403,8 +405,8 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
                 "kimg": round(at / 1000, 2)}
 
     for minute, (weights, at, averages) in sorted(points.items()):
-        for name, average in averages.items():
-            probed[name][f"{minute:g}"] = measure(average, at)
+        for setting, average in averages.items():
+            probed[setting][f"{minute:g}"] = measure(average, at)
         fids[f"{minute:g}"] = measure(weights, at)  # last, so that G_ema ends with its own weights
     result = {"data": data, "variant": name, "seed": seed, "minutes": minutes, "reals": REALS, "marks": fids,
               "kimg": round(nimg / 1000, 2), "img_per_s": round(nimg / seconds, 1),
