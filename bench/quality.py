@@ -215,7 +215,7 @@ def preset_for(variant: dict, outdir: str) -> str:
 
 def minute_marks(marks: list[float], probe=None):
     """A Keras callback keeping copies of G_ema's weights (and the image count) at given training minutes,
-    in `.saved` {minute: (weights, nimg, {half-life: the probe's average's weights})}."""
+    in `.saved` {minute: (weights, nimg, {probe setting: that average's weights})}."""
     import keras
 
     class MinuteMarks(keras.callbacks.Callback):
@@ -285,7 +285,7 @@ def ema_probe(averages: dict[str, tuple[float, float | None]]):
                                   for h, r in averages.values()]))
             self.nimg = nimg
 
-        def all_weights(self) -> dict[float, list]:
+        def all_weights(self) -> dict[str, list]:
             G_ema, out = self.model.G_ema, {}
             for name, average in zip(averages, self.averages):
                 by_id = {id(v): a for v, a in zip(G_ema.trainable_variables, average)}
@@ -377,6 +377,10 @@ def train_one(data: str, name: str, variant: dict, seed: int, args, evaluator) -
     result_path = os.path.join(outdir, "result.json")
     minutes = budget(variant, args)
     if not args.fresh and (kept := kept_result(outdir, minutes)):
+        missing = [s for s in args.ema_probe if s not in kept.get("ema_probe", {}).get("marks", {})]
+        if missing:  # the kept run cannot give them: say so rather than return it without them
+            raise SystemExit(f"{result_path}: kept without the --ema_probe averages {', '.join(missing)}; "
+                             "pass --fresh to train it again with them, or another --outdir.")
         return kept
     if check_output_folder(outdir, KIND, overwrite=True):  # a run of this harness, cut off: start again
         shutil.rmtree(outdir)

@@ -170,3 +170,17 @@ def test_a_probed_name_gathers_the_probes_marks_and_refuses_a_missing_one(tmp_pa
     assert quality.probed_result(kept, "v@ema5", "5", str(tmp_path))["marks"]["20"]["fid"] == 70.0
     with pytest.raises(SystemExit, match="ema_probe.marks has no average 10 "):
         quality.probed_result(kept, "v@ema10", "10", str(tmp_path))
+
+
+def test_a_kept_run_without_the_asked_probe_is_refused_not_returned_without_it(tmp_path):
+    from types import SimpleNamespace
+
+    folder = quality.run_folder(str(tmp_path), "bundled:emoji64", "v", 0)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "result.json"), "w") as f:
+        json.dump({**result(0, 100.0), "minutes": 20.0, "reals": quality.REALS}, f)
+    args = SimpleNamespace(outdir=str(tmp_path), fresh=False, minutes=20.0, ema_probe=quality.parse_ema_probe(""))
+    assert quality.train_one("bundled:emoji64", "v", {"config": "cpu32"}, 0, args, None)["marks"]["10"]["fid"] == 100
+    args.ema_probe = quality.parse_ema_probe("8:0.1")
+    with pytest.raises(SystemExit, match="kept without the --ema_probe averages 8:0.1"):
+        quality.train_one("bundled:emoji64", "v", {"config": "cpu32"}, 0, args, None)
