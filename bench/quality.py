@@ -267,9 +267,11 @@ def ema_probe(averages: dict[str, tuple[float, float | None]]):
             G, G_ema = self.model.G, self.model.G_ema
             self.averages = [[tf.Variable(v) for v in G_ema.trainable_variables] for _ in averages]
             self.nimg = int(self.model.nimg.numpy())
+            settings = [(h, self.model.ema_rampup if r is None else r) for h, r in averages.values()]
 
-            def update(betas):
-                for beta, average in zip(tf.unstack(betas), self.averages):
+            def update(nimg, batch):  # one traced function: the weights and their updates in one call per step
+                for (half_life, rampup), average in zip(settings, self.averages):
+                    beta = ema_beta(half_life, rampup, nimg, batch)
                     for a, p in zip(average, G.trainable_variables):
                         a.assign(p + (a - p) * beta)
 
@@ -280,9 +282,7 @@ def ema_probe(averages: dict[str, tuple[float, float | None]]):
             if nimg <= self.nimg:
                 raise RuntimeError(f"--ema_probe: the image count went back ({self.nimg} -> {nimg}, a rollback); "
                                    "the averages no longer follow the run's G_ema.")
-            rampup = self.model.ema_rampup
-            self.update(tf.stack([ema_beta(h, rampup if r is None else r, self.nimg, nimg - self.nimg)
-                                  for h, r in averages.values()]))
+            self.update(tf.constant(self.nimg, tf.int64), tf.constant(nimg - self.nimg, tf.int64))
             self.nimg = nimg
 
         def all_weights(self) -> dict[str, list]:
