@@ -109,7 +109,8 @@ SCHEMA: dict[str, Option] = {o.name: o for o in [
                            "two trains on box-filtered images).", optional=True, lo=4, hi=8192),
     _("precision", "str", "auto: bf16 on CPUs with AVX512-BF16 or AMX, fp32 on other CPUs, fp16 on GPUs (the top "
                           "resolutions, with conv_clamp and loss scaling); the choice is recorded and printed. fp16 on "
-                          "a CPU and bf16 on an x86 CPU without AVX-512 are refused (emulated: 140x and 18x slower).",
+                          "a CPU and bf16 on an x86 CPU without AVX-512 are refused (emulated: 140x and 18x slower); "
+                          "bf16 with AVX-512 but no bfloat16 instructions runs, emulated, about 2.4x slower.",
       families=SG, default="auto", choices=PRECISIONS),
     # -- optimisation
     _("g_lr", "float", "G learning rate (StyleGAN2: before the lazy-regularisation scaling).", default=COMPILE,
