@@ -26,7 +26,7 @@ venv: $(STAMP)
 # A rerun replaces the demo's outputs, but only folders that carry our marker (a run, an export).
 demo: venv
 	@$(MAKE) -s ops-if-possible
-	@echo "== Fine-tuning the bundled emoji32 network on bundled:fluent64 with cpu32, D's first block frozen and no augmentation (78 kimg; about 10 minutes on 2 cores with AVX512-BF16, longer on a CPU without it)"
+	@echo "== Fine-tuning the bundled emoji32 network on bundled:fluent64 with cpu32, D's first block frozen and no augmentation (78 kimg; about 10 minutes on 2 cores with AVX512-BF16, about 14 on an AVX-512 CPU without it, longer on AVX2)"
 	@for d in $(OUT) saved_models/demo/1; do \
 		if [ -e $$d ] && [ ! -f $$d/.tf_stylegan.json ]; then echo "$$d exists and is not ours; move it away first"; exit 2; fi; \
 		rm -rf $$d; done
