@@ -175,6 +175,14 @@ VARIANTS: dict[str, dict] = {
                                             "about": "finetune-cpu32-freezed1-noaug with R3GAN's loss (cpu32 "
                                                      "with --loss=r3gan), from the emoji32 trained with the "
                                                      "logistic loss"},
+    "finetune-cpu32-freezed1-noaug-batch8": {"config": CPU32_NARROW, "minutes": 10,
+                                             "options": {**FINETUNE, "freeze_d": 1, "augment": "", "batch": 8},
+                                             "about": "finetune-cpu32-freezed1-noaug at batch 8: fewer images per "
+                                                      "minute, half again as many steps"},
+    "finetune-cpu32-freezed1-translation": {"config": CPU32_NARROW, "minutes": 10,
+                                            "options": {**FINETUNE, "freeze_d": 1, "augment": "translation"},
+                                            "about": "finetune-cpu32-freezed1-noaug with DiffAugment's translation "
+                                                     "only: a cheap curb on D's late overfitting"},
     "finetune-cpu32-freezed2-20min": {"config": CPU32_NARROW, "minutes": 20,
                                       "options": {**FINETUNE, "freeze_d": 2},
                                       "about": "finetune-cpu32-freezed2 for 20 minutes: how far the path goes "
