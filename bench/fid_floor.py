@@ -13,9 +13,10 @@ that samples the data's distribution without copying its images: FID of
 --num_gen samples against all N reals (box-filtered to --finite_resolution).
 Only N images exist, so it is measured on disjoint random subsets in the same
 ratio (m reals against round(m * num_gen / N) others) for several m, and
-extrapolated to m = N with FID = a + b / m (finite-sample FID bias is linear in
-1 / m; the fit's residuals are printed). A generator that replays the reals
-(num_gen draws with replacement) is the other end: what copying scores.
+extrapolated to m = N with FID = a + b / m (the fit's value at each m is printed
+beside the measured mean: where the curve falls faster than 1 / m, as on the
+bundled sets, the extrapolation is an upper estimate). A generator that replays
+the reals (num_gen draws with replacement) is the other end: what copying scores.
 """
 
 from __future__ import annotations

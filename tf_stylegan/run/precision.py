@@ -16,6 +16,7 @@ import logging
 
 LOG = logging.getLogger("tf_stylegan.train")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+REFUSED_SLOWDOWN = 10.0  # bf16 training this many times slower than float32 is refused, not just told
 
 
 def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:
@@ -40,17 +41,17 @@ def bf16_backward_is_emulated(flags: set[str]) -> bool:
     return bool(flags) and "avx512f" not in flags and not any(f in flags for f in BF16_FLAGS)
 
 
-def _bf16_training_slowdown(precision: str, gpu: bool | None, flags: set[str] | None) -> str | None:
-    """How much slower than float32 training in `precision` runs where this machine (or the one described)
-    emulates bfloat16: "about 18x" without AVX-512, "about 2.4x" with AVX-512 but no bfloat16 instructions;
-    None where it is native, on a GPU, on a non-x86 CPU or for another precision."""
+def _bf16_training_slowdown(precision: str, gpu: bool | None, flags: set[str] | None) -> float | None:
+    """How many times slower than float32 training in `precision` runs where this machine (or the one described)
+    emulates bfloat16: about 18 without AVX-512, about 2.4 with AVX-512 but no bfloat16 instructions; None where
+    it is native, on a GPU, on a non-x86 CPU or for another precision."""
     if precision != "bf16" or (has_gpu() if gpu is None else gpu):
         return None
     flags = cpu_flags() if flags is None else flags
     if bf16_backward_is_emulated(flags):
-        return "about 18x"
+        return 18.0
     if "avx512f" in flags and not any(f in flags for f in BF16_FLAGS):
-        return "about 2.4x"
+        return 2.4
     return None
 
 
@@ -65,13 +66,14 @@ def choose(requested: str, gpu: bool | None = None, flags: set[str] | None = Non
                          "140x slower than float32. Use --precision=bf16 on CPUs with AVX512-BF16 or AMX, "
                          "or auto.")
     slowdown = _bf16_training_slowdown(requested, gpu, flags) if backward else None
-    if slowdown == "about 18x":
+    if slowdown and slowdown >= REFUSED_SLOWDOWN:
         raise ValueError("--precision=bf16: this CPU has neither AVX-512 nor bfloat16 instructions, so its "
                          "bfloat16 convolution gradients are emulated: a convolution forward and backward runs "
                          "about 18x slower than in float32. Use --precision=fp32 or auto here.")
     if slowdown:
         return requested, (f"as asked, though this CPU has AVX-512 but no bfloat16 instructions: bfloat16 is "
-                           f"emulated and a training step runs {slowdown} slower than in float32 (auto picks fp32)")
+                           f"emulated and a training step runs about {slowdown:g}x slower than in float32 "
+                           "(auto picks fp32)")
     if requested != "auto":
         return requested, "as asked"
     if gpu:
@@ -89,4 +91,4 @@ def recorded_warning(precision: str, gpu: bool | None = None, flags: set[str] | 
     if not slowdown:
         return None
     return (f"this run was recorded in bf16, which this CPU (no bfloat16 instructions) emulates: its training "
-            f"step runs {slowdown} slower than in float32")
+            f"runs about {slowdown:g}x slower than in float32")
