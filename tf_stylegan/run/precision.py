@@ -36,23 +36,16 @@ def has_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def bf16_backward_is_emulated(flags: set[str]) -> bool:
-    """True on an x86 CPU (its /proc/cpuinfo lists flags) with neither AVX-512 nor bfloat16 instructions."""
-    return bool(flags) and "avx512f" not in flags and not any(f in flags for f in BF16_FLAGS)
-
-
 def _bf16_training_slowdown(precision: str, gpu: bool | None, flags: set[str] | None) -> float | None:
     """How many times slower than float32 training in `precision` runs where this machine (or the one described)
     emulates bfloat16: about 18 without AVX-512, about 2.4 with AVX-512 but no bfloat16 instructions; None where
-    it is native, on a GPU, on a non-x86 CPU or for another precision."""
+    it is native, on a GPU, on a non-x86 CPU (no /proc/cpuinfo flags) or for another precision."""
     if precision != "bf16" or (has_gpu() if gpu is None else gpu):
         return None
     flags = cpu_flags() if flags is None else flags
-    if bf16_backward_is_emulated(flags):
-        return 18.0
-    if "avx512f" in flags and not any(f in flags for f in BF16_FLAGS):
-        return 2.4
-    return None
+    if not flags or any(f in flags for f in BF16_FLAGS):
+        return None
+    return 2.4 if "avx512f" in flags else 18.0
 
 
 def choose(requested: str, gpu: bool | None = None, flags: set[str] | None = None,
