@@ -179,10 +179,44 @@ VARIANTS: dict[str, dict] = {
                                              "options": {**FINETUNE, "freeze_d": 1, "augment": "", "batch": 8},
                                              "about": "finetune-cpu32-freezed1-noaug at batch 8: fewer images per "
                                                       "minute, half again as many steps"},
+    "finetune-cpu32-freezed1-noaug-batch8-nopl": {"config": CPU32_NARROW, "minutes": 10,
+                                                  "options": {**FINETUNE, "freeze_d": 1, "augment": "", "batch": 8,
+                                                              "pl_weight": 0},
+                                                  "about": "finetune-cpu32-freezed1-noaug-batch8 without path "
+                                                           "length regularisation: its G steps are the dearest"},
+    "finetune-cpu32-freezed1-noaug-batch8-nopl-gamma3": {"config": CPU32_NARROW, "minutes": 10,
+                                                         "options": {**FINETUNE, "freeze_d": 1, "augment": "",
+                                                                     "batch": 8, "pl_weight": 0, "r1_gamma": 3},
+                                                         "about": "finetune-cpu32-freezed1-noaug-batch8-nopl at R1 "
+                                                                  "gamma 3: a smoother D against its late "
+                                                                  "overfitting (real accuracy 0.94)"},
+    "finetune-cpu32-freezed1-noaug-batch8-nopl-dlr2.5e-3": {"config": CPU32_NARROW, "minutes": 10,
+                                                            "options": {**FINETUNE, "freeze_d": 1, "augment": "",
+                                                                        "batch": 8, "pl_weight": 0,
+                                                                        "d_lr": 0.0025},
+                                                            "about": "finetune-cpu32-freezed1-noaug-batch8-nopl "
+                                                                     "with D at half G's learning rate: D "
+                                                                     "overfits the small set more slowly"},
+    "finetune-cpu32-r3gan-freezed1-noaug-batch8": {"config": CPU32_NARROW, "minutes": 10,
+                                                   "options": {**FINETUNE, **R3GAN, "freeze_d": 1, "augment": "",
+                                                               "batch": 8},
+                                                   "about": "finetune-cpu32-r3gan-freezed1-noaug at batch 8: "
+                                                            "R3GAN's loss (better at 5 minutes) with the steps "
+                                                            "that batch 8 gave"},
+    "finetune-cpu32-freezed1-noaug-batch4": {"config": CPU32_NARROW, "minutes": 10,
+                                             "options": {**FINETUNE, "freeze_d": 1, "augment": "", "batch": 4},
+                                             "about": "finetune-cpu32-freezed1-noaug at batch 4 (one minibatch-"
+                                                      "stddev group): whether halving the batch again still pays"},
     "finetune-cpu32-freezed1-translation": {"config": CPU32_NARROW, "minutes": 10,
                                             "options": {**FINETUNE, "freeze_d": 1, "augment": "translation"},
                                             "about": "finetune-cpu32-freezed1-noaug with DiffAugment's translation "
                                                      "only: a cheap curb on D's late overfitting"},
+    "finetune-cpu32-r3gan-freezed1-noaug-batch8-30min": {"config": CPU32_NARROW, "minutes": 30,
+                                                         "options": {**FINETUNE, **R3GAN, "freeze_d": 1,
+                                                                     "augment": "", "batch": 8},
+                                                         "about": "finetune-cpu32-r3gan-freezed1-noaug-batch8 for "
+                                                                  "30 minutes: where the 64-channel network's "
+                                                                  "fine-tuning curve levels off"},
     "finetune-cpu32-freezed2-20min": {"config": CPU32_NARROW, "minutes": 20,
                                       "options": {**FINETUNE, "freeze_d": 2},
                                       "about": "finetune-cpu32-freezed2 for 20 minutes: how far the path goes "
