@@ -201,8 +201,8 @@ VARIANTS: dict[str, dict] = {
                                                    "options": {**FINETUNE, **R3GAN, "freeze_d": 1, "augment": "",
                                                                "batch": 8},
                                                    "about": "finetune-cpu32-r3gan-freezed1-noaug at batch 8: "
-                                                            "R3GAN's loss (better at 5 minutes) with the steps "
-                                                            "that batch 8 gave"},
+                                                            "R3GAN's loss (it led at 5 minutes on the EPYC) with "
+                                                            "the steps that batch 8 gave"},
     "finetune-cpu32-freezed1-noaug-batch4": {"config": CPU32_NARROW, "minutes": 10,
                                              "options": {**FINETUNE, "freeze_d": 1, "augment": "", "batch": 4},
                                              "about": "finetune-cpu32-freezed1-noaug at batch 4 (one minibatch-"
